@@ -1,0 +1,104 @@
+/**
+ * Composition root: config → logger and clients → transports → commands, schedules and routes.
+ * Nothing else constructs long-lived objects, so tests can start a whole bot in-process.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { createLogger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { HttpServer } from './http/server.ts';
+import { AuditLog } from './audit.ts';
+import { AccessControl } from './access.ts';
+import type { GroupResolver } from './access.ts';
+import type { Services } from './command/context.ts';
+import { commandSet } from './command/dispatch.ts';
+import type { CommandSet } from './command/dispatch.ts';
+import { backupCommands } from '../commands/backup.ts';
+import { resticCommands } from '../commands/restic.ts';
+import { createSlackTransport } from './slack/transport.ts';
+import type { SlackTransport } from './slack/transport.ts';
+import { createWebClient } from './slack/web-client.ts';
+import { runTerminal } from './terminal/terminal.ts';
+
+export interface Bot {
+  config: Config;
+  log: Logger;
+  /** The port /healthz, /readyz, /metrics (and /slack/events in HTTP mode) listen on; undefined if the terminal mode could not bind it. */
+  port: number | undefined;
+  /** Resolves when the bot has nothing more to do (the terminal's input ended). Slack modes run until stop(). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Override whether the terminal is interactive (default: stdin.isTTY). */
+  interactive?: boolean;
+  listenHost?: string;
+}
+
+export function buildCommands(): CommandSet {
+  return commandSet([backupCommands(), resticCommands()], {});
+}
+
+export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
+  const env = config.env;
+  const log = opts.log ?? createLogger({ level: env.logLevel, pretty: env.mode === 'terminal' });
+  const metrics = new Metrics({ defaultMetrics: true });
+  const server = new HttpServer(log, metrics);
+  const audit = new AuditLog(log);
+  const commands = buildCommands();
+
+  let groups: GroupResolver | undefined;
+  if (env.botToken) {
+    const client = createWebClient(env.botToken, { slackApiUrl: env.slackApiUrl, log });
+    groups = { members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [] };
+  }
+  const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, groups, log });
+  const services: Services = { config, log, access, audit };
+
+  let slack: SlackTransport | undefined;
+  if (env.mode !== 'terminal') {
+    slack = createSlackTransport({ config, log, server, metrics, commands, services });
+    const transport = slack;
+    server.readiness('slack', () => transport.notReady());
+  }
+
+  let port: number | undefined;
+  try {
+    port = await server.listen(env.port, opts.listenHost);
+    log.info({ port, mode: env.mode, config: config.source }, 'backup-bot listening');
+  } catch (err) {
+    if (env.mode !== 'terminal') throw err;
+    // Trying commands locally should not fail because another process holds the port.
+    log.warn({ port: env.port, err: (err as Error).message }, 'health/metrics listener not started; set PORT to a free port to get it');
+  }
+
+  const stop = async () => {
+    await slack?.stop();
+    await server.close();
+  };
+
+  if (slack) {
+    try {
+      await slack.start();
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    return { config, log, port, done: new Promise(() => {}), stop };
+  }
+
+  const stdin = opts.stdin ?? process.stdin;
+  const done = runTerminal({
+    commands,
+    services,
+    input: stdin,
+    output: opts.stdout ?? process.stdout,
+    interactive: opts.interactive ?? Boolean((stdin as { isTTY?: boolean }).isTTY),
+  }).finally(() => stop());
+  return { config, log, port, done, stop };
+}

@@ -1,0 +1,187 @@
+/**
+ * The Slack side of the bot: Bolt in Socket Mode or HTTP mode, the two slash commands and the
+ * buttons. Listeners ack at once (Slack's 3-second limit), then do the work and deliver the reply
+ * through response_url (ephemeral) or as a channel message that later updates can thread under.
+ */
+import { App, SocketModeReceiver } from '@slack/bolt';
+import type { Receiver, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { CommandSet } from '../command/dispatch.ts';
+import { dispatch, dispatchAction } from '../command/dispatch.ts';
+import type { Actor, CommandContext, Services } from '../command/context.ts';
+import type { Reply } from '../reply.ts';
+import { errorReply } from '../reply.ts';
+import type { HttpServer } from '../http/server.ts';
+import type { Metrics } from '../metrics.ts';
+import { renderBlocks } from './render-blocks.ts';
+import { VerifiedHttpReceiver } from './http-receiver.ts';
+import { slackLogger } from './bolt-logger.ts';
+import { webClientOptions } from './web-client.ts';
+import { ChannelPoster } from './poster.ts';
+
+export interface SlackTransport {
+  app: App;
+  client: WebClient;
+  poster: ChannelPoster;
+  /** undefined when connected and authenticated, else why not (for /readyz). */
+  notReady(): string | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SlackTransportOptions {
+  config: Config;
+  log: Logger;
+  server: HttpServer;
+  metrics: Metrics;
+  commands: CommandSet;
+  services: Omit<Services, 'slack'>;
+}
+
+export function createSlackTransport(opts: SlackTransportOptions): SlackTransport {
+  const { config, log, server, metrics } = opts;
+  const env = config.env;
+  const clientOptions = webClientOptions({ slackApiUrl: env.slackApiUrl, log });
+  let connected = env.mode === 'http';
+  let authenticated = false;
+  let receiver: Receiver;
+  if (env.mode === 'socket') {
+    const socket = new SocketModeReceiver({
+      appToken: env.appToken!,
+      logger: slackLogger(log),
+      // SLACK_API_URL must reach the client that opens the WebSocket (apps.connections.open) too.
+      installerOptions: { clientOptions },
+      autoReconnectEnabled: true,
+    });
+    socket.client.on('connected', () => {
+      connected = true;
+      log.info('Socket Mode connected');
+    });
+    socket.client.on('disconnected', () => {
+      connected = false;
+      log.warn('Socket Mode disconnected; reconnecting');
+    });
+    receiver = socket;
+  } else {
+    receiver = new VerifiedHttpReceiver({ signingSecret: env.signingSecret!, server, log, metrics });
+  }
+  const app = new App({
+    token: env.botToken,
+    receiver,
+    logger: slackLogger(log),
+    clientOptions,
+    // auth.test runs in start() so a bad token is reported once, clearly, instead of at construction.
+    deferInitialization: true,
+  });
+  const poster = new ChannelPoster(app.client);
+  const services: Services = { ...opts.services, slack: { client: app.client, poster } };
+
+  const contextFor = (actor: Actor, channel: string | undefined, respond: RespondFn, threadOf: () => string | undefined): CommandContext => ({
+    actor,
+    channel,
+    services,
+    now: () => new Date(),
+    notify: async (r: Reply) => {
+      const thread = threadOf();
+      if (thread && channel) {
+        await poster.post({ channel, thread_ts: thread, ...renderBlocks(r) });
+      } else {
+        await respond({ response_type: r.visibility === 'channel' ? 'in_channel' : 'ephemeral', replace_original: false, ...renderBlocks(r) });
+      }
+    },
+  });
+
+  /** Channel replies become real messages (so a thread can follow); if the bot is not in the channel, fall back to response_url. */
+  const deliver = async (r: Reply, channel: string | undefined, respond: RespondFn): Promise<string | undefined> => {
+    const rendered = renderBlocks(r);
+    if (r.visibility === 'channel' && channel) {
+      try {
+        const res = await poster.post({ channel, ...rendered });
+        return res.ts;
+      } catch (err) {
+        log.warn({ err: (err as Error).message, channel }, 'could not post to the channel; answering through response_url instead (invite the bot to the channel to get threads)');
+        await respond({ response_type: 'in_channel', ...rendered });
+        return undefined;
+      }
+    }
+    await respond({ response_type: 'ephemeral', ...rendered });
+    return undefined;
+  };
+
+  for (const family of opts.commands.families) {
+    app.command(family.command, async ({ command, ack, respond }) => {
+      await ack();
+      const actor: Actor = { id: command.user_id, name: command.user_name, via: 'slack' };
+      const channel = command.channel_id;
+      let outcome = 'ok';
+      try {
+        if (!opts.services.access.channelAllowed(channel)) {
+          outcome = 'channel-not-allowed';
+          await respond({ response_type: 'ephemeral', ...renderBlocks(errorReply(`I answer commands in ${opts.services.access.channelHint()} only.`)) });
+          return;
+        }
+        let threadTs: string | undefined;
+        const ctx = contextFor(actor, channel, respond, () => threadTs);
+        const r = await dispatch(opts.commands, command.command, command.text ?? '', ctx);
+        if (r.tone === 'error') outcome = 'error';
+        threadTs = await deliver(r, channel, respond);
+      } catch (err) {
+        outcome = 'failed';
+        log.error({ err, command: command.command }, 'could not deliver a command reply');
+      } finally {
+        const verb = (command.text ?? '').trim().split(/\s+/)[0]?.slice(0, 20) || 'help';
+        metrics.commands.inc({ command: command.command, verb: /^[a-z-]+$/.test(verb) ? verb : 'invalid', outcome });
+      }
+    });
+  }
+
+  app.action(/^bb:/, async ({ ack, body, respond }) => {
+    await ack();
+    if (body.type !== 'block_actions') return;
+    const action = body.actions[0];
+    if (!action || action.type !== 'button') return;
+    const actor: Actor = { id: body.user.id, name: body.user.name ?? body.user.username, via: 'slack' };
+    const channel = body.channel?.id;
+    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
+    const threadTs = message?.thread_ts ?? message?.ts;
+    const ctx = contextFor(actor, channel, respond, () => threadTs);
+    const result = await dispatchAction(opts.commands, {
+      actionId: action.action_id.replace(/#\d+$/, ''),
+      value: action.value ?? '',
+      actor,
+      channel,
+      messageTs: message?.ts,
+      threadTs: message?.thread_ts,
+    }, ctx);
+    try {
+      if (result.replace) await respond({ replace_original: true, ...renderBlocks(result.replace) });
+      for (const r of result.thread ?? []) await ctx.notify(r);
+      if (result.ephemeral) await respond({ response_type: 'ephemeral', replace_original: false, ...renderBlocks(result.ephemeral) });
+    } catch (err) {
+      log.error({ err, actionId: action.action_id }, 'could not deliver an action result');
+    }
+  });
+
+  app.error(async (err) => {
+    log.error({ err }, 'unhandled Slack listener error');
+  });
+
+  return {
+    app,
+    client: app.client,
+    poster,
+    notReady: () => (!authenticated ? 'Slack authentication has not succeeded yet' : !connected ? 'Socket Mode is not connected' : undefined),
+    async start() {
+      await app.init();
+      const auth = await app.client.auth.test();
+      authenticated = Boolean(auth.ok);
+      log.info({ team: auth.team, botUser: auth.user_id, mode: env.mode }, 'authenticated with Slack');
+      await app.start();
+    },
+    async stop() {
+      await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping Slack'));
+    },
+  };
+}

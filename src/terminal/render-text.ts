@@ -1,0 +1,34 @@
+/** Reply → plain text for the terminal and for logs: mrkdwn markers stripped, links spelled out. */
+import type { Block, Reply } from '../reply.ts';
+
+export function mrkdwnToText(s: string): string {
+  return s
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/<(https?:[^>]+)>/g, '$1')
+    .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')
+    .replace(/<@([A-Z0-9]+)>/g, '@$1')
+    .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, '@$1')
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s).,:;!?]|$)/gm, '$1$2')
+    .replace(/(^|[\s(])_([^_\n]+)_(?=[\s).,:;!?]|$)/gm, '$1$2')
+    .replace(/`([^`\n]+)`/g, '$1')
+    .replace(/:(warning|white_check_mark|x|large_green_circle|red_circle|large_yellow_circle|hourglass_flowing_sand|zzz|arrows_counterclockwise|lock|information_source|rotating_light|mute|bell):\s?/g, '')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+function blockToText(b: Block): string[] {
+  switch (b.type) {
+    case 'header': return [mrkdwnToText(b.text)];
+    case 'section': return [mrkdwnToText(b.text), ...(b.fields ?? []).map((f) => `  ${mrkdwnToText(f).replace(/\n/g, ' ')}`)];
+    case 'fields': return b.fields.map((f) => `  ${mrkdwnToText(f).replace(/\n/g, ' ')}`);
+    case 'context': return [mrkdwnToText(b.elements.join(' · '))];
+    case 'code': return b.text.split('\n').map((l) => `    ${l}`);
+    case 'divider': return [''];
+    case 'actions': return [];
+  }
+}
+
+export function renderText(r: Reply): string {
+  const lines = r.blocks.length ? r.blocks.flatMap(blockToText) : [mrkdwnToText(r.text)];
+  if (r.confirmation) lines.push(mrkdwnToText(r.confirmation.question));
+  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd();
+}
