@@ -27,12 +27,6 @@ export async function dispatch(set: CommandSet, command: string, text: string, c
   const result = parse(family, text);
   if (!result.ok) return result.reply;
   const { verb, parsed } = result;
-  if (!verb.handler) {
-    return reply(`\`${family.command} ${verb.verb}\` is not available yet in this version of backup-bot.`, [
-      { type: 'section', text: `\`${family.command} ${verb.verb}\` is not available yet in this version of backup-bot.` },
-      { type: 'context', elements: [`Usage when it lands: \`${usageLine(family, verb)}\`: ${verb.summary}`] },
-    ], { tone: 'info' });
-  }
   const { access, audit, log } = ctx.services;
   if (verb.mutating) {
     const denied = await access.checkOperator(ctx.actor);
@@ -40,6 +34,12 @@ export async function dispatch(set: CommandSet, command: string, text: string, c
       audit.record({ actor: ctx.actor, action: `${family.command} ${verb.verb}`, target: text.trim(), channel: ctx.channel, outcome: 'denied' });
       return errorReply(denied);
     }
+  }
+  if (!verb.handler) {
+    return reply(`\`${family.command} ${verb.verb}\` is not available yet in this version of backup-bot.`, [
+      { type: 'section', text: `\`${family.command} ${verb.verb}\` is not available yet in this version of backup-bot.` },
+      { type: 'context', elements: [`Usage when it lands: \`${usageLine(family, verb)}\`: ${verb.summary}`] },
+    ], { tone: 'info' });
   }
   try {
     return await verb.handler(parsed, ctx);

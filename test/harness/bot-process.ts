@@ -1,0 +1,92 @@
+/**
+ * Starts the real bot (`node src/main.ts`, exactly what `npm start` runs) as a child process on a
+ * free port, and collects its log lines, so integration tests drive it the way Slack does.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const NODE = process.execPath;
+
+export interface BotProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** Everything the process wrote, stdout and stderr, as lines. */
+  lines: string[];
+  output(): string;
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
+  stop(): Promise<number | null>;
+}
+
+/** Environment for a child bot: only what we pass, plus PATH/HOME, so the developer's tokens never leak in. */
+export function botEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'debug', NODE_NO_WARNINGS: '1' };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export async function startBotProcess(env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): Promise<BotProcess> {
+  const child = spawn(NODE, [join(ROOT, 'src/main.ts')], { cwd: ROOT, env: botEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
+  const onData = (buf: Buffer) => {
+    for (const line of buf.toString('utf8').split('\n')) {
+      if (!line) continue;
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.re.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLine = (re: RegExp, timeoutMs = 15_000) => {
+    const found = lines.find((l) => re.test(l));
+    if (found) return Promise.resolve(found);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bot did not log ${re} within ${timeoutMs} ms; output:\n${lines.join('\n')}`)), timeoutMs);
+      waiters.push({ re, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+      void exited.then((code) => { clearTimeout(timer); reject(new Error(`bot exited (${code}) before logging ${re}; output:\n${lines.join('\n')}`)); });
+    });
+  };
+
+  const listening = await waitForLine(/backup-bot listening/, opts.timeoutMs ?? 20_000);
+  const port = (JSON.parse(listening) as { port: number }).port;
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    output: () => lines.join('\n'),
+    waitForLine,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Runs the terminal mode with `input` piped to standard input. */
+export async function runTerminalProcess(input: string, env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(NODE, [join(ROOT, 'src/main.ts')], { cwd: ROOT, env: botEnv({ LOG_LEVEL: 'warn', ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => { stdout += b.toString('utf8'); });
+  child.stderr.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseEnv, parseFileConfig } from '../../src/config.ts';
+
+test('defaults include the pbs window, daily 02:00-03:30 UTC, annotate, with the control-plane pods', () => {
+  const c = parseFileConfig({}, 'test');
+  assert.equal(c.windows.length, 1);
+  const w = c.windows[0]!;
+  assert.deepEqual([w.name, w.zone, w.start, w.end, w.mode, w.days.length], ['pbs', 'UTC', '02:00', '03:30', 'annotate', 7]);
+  assert.deepEqual(w.transientPods, ['kube-scheduler-.*', 'kube-controller-manager-.*', 'kube-apiserver-.*', 'etcd-.*']);
+  assert.equal(c.backups.pvcLabel, 'backup=hourly');
+  assert.equal(c.restic.confirmTimeoutMinutes, 10);
+});
+
+test('the contract example from PRODUCT.md is accepted as written', () => {
+  const c = parseFileConfig({
+    slack: { channels: ['C0123OPS'], operators: { users: ['U0123ALICE'], groups: ['S0123SRE'] } },
+    alerts: { channel: 'C0123ALERTS', routes: [{ match: { namespace: 'media' }, channel: 'C0123MEDIA' }], watchChannels: ['C0123ALERTS'], escalate: 'S0123ONCALL' },
+    windows: [{ name: 'pbs', zone: 'UTC', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '02:00', end: '03:30', mode: 'annotate', transientPods: ['kube-scheduler-.*'], graceMinutes: 15 }],
+    backups: { pvcLabel: 'backup=hourly' },
+    restic: { confirmTimeoutMinutes: 10 },
+  }, 'test');
+  assert.deepEqual(c.slack.operators.groups, ['S0123SRE']);
+  assert.equal(c.alerts.routes[0]?.channel, 'C0123MEDIA');
+});
+
+test('an invalid file names the field and the expected value', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ windows: [{ name: 'pbs', start: '2am', end: '03:30' }] }, /windows\[0\]\.start: expected a 24-hour time "HH:MM"/],
+    [{ windows: [{ name: 'pbs', zone: 'Mars/Olympus', start: '02:00', end: '03:30' }] }, /windows\[0\]\.zone: expected an IANA time zone/],
+    [{ windows: [{ name: 'pbs', start: '02:00', end: '03:30', mode: 'snooze' }] }, /windows\[0\]\.mode:/],
+    [{ windows: [{ name: 'pbs', start: '02:00', end: '03:30', transientPods: ['etcd-(' ] }] }, /windows\[0\]\.transientPods\[0\]: expected a valid regular expression/],
+    [{ slack: { operators: { users: ['alice'] } } }, /slack\.operators\.users\[0\]: expected a Slack user ID/],
+    [{ slack: { chanels: [] } }, /slack: unknown key\(s\) "chanels"/],
+    [{ restic: { confirmTimeoutMinutes: 0 } }, /restic\.confirmTimeoutMinutes/],
+    [{ backups: { pvcLabel: 'backup' } }, /backups\.pvcLabel: expected a label selector "key=value"/],
+  ];
+  for (const [raw, expected] of cases) {
+    assert.throws(() => parseFileConfig(raw, 'bot.yaml'), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /Invalid configuration in bot\.yaml/);
+      assert.match(err.message, expected);
+      return true;
+    });
+  }
+});
+
+test('loadConfig reads BACKUP_BOT_CONFIG and reports YAML syntax errors with the file name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bb-config-'));
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, 'windows:\n  - name: nightly\n    zone: Pacific/Auckland\n    start: "22:00"\n    end: "01:00"\n    mode: mute\n');
+  const c = loadConfig({ BACKUP_BOT_CONFIG: good }, dir);
+  assert.equal(c.windows[0]?.zone, 'Pacific/Auckland');
+  assert.equal(c.windows[0]?.graceMinutes, 15);
+  assert.equal(c.env.mode, 'terminal');
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'windows: [\n');
+  assert.throws(() => loadConfig({ BACKUP_BOT_CONFIG: bad }, dir), /Invalid YAML in .*bad\.yaml/);
+  assert.throws(() => loadConfig({ BACKUP_BOT_CONFIG: join(dir, 'missing.yaml') }, dir), /BACKUP_BOT_CONFIG: cannot read/);
+  // Without the variable and without ./backup-bot.yaml, the built-in defaults apply.
+  assert.equal(loadConfig({}, dir).source, 'built-in defaults');
+});
+
+test('the mode follows the tokens present, and required secrets are named when missing', () => {
+  assert.equal(parseEnv({}).mode, 'terminal');
+  assert.equal(parseEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).mode, 'socket');
+  assert.equal(parseEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }).mode, 'http');
+  assert.equal(parseEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_MODE: 'terminal' }).mode, 'terminal');
+  assert.throws(() => parseEnv({ SLACK_APP_TOKEN: 'xapp-1' }), /SLACK_BOT_TOKEN: required in socket mode/);
+  assert.throws(() => parseEnv({ SLACK_MODE: 'http', SLACK_BOT_TOKEN: 'xoxb-1' }), /SLACK_SIGNING_SECRET: required in http mode/);
+  assert.throws(() => parseEnv({ SLACK_MODE: 'carrier-pigeon' }), /SLACK_MODE: expected "socket", "http" or "terminal"/);
+  assert.throws(() => parseEnv({ PORT: 'eighty' }), /PORT: expected a port number/);
+  assert.throws(() => parseEnv({ SLACK_BOT_TOKEN: 'xoxp-1', SLACK_APP_TOKEN: 'xapp-1' }), /SLACK_BOT_TOKEN: expected a bot token starting with xoxb-/);
+  assert.equal(parseEnv({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slackApiUrl, 'http://127.0.0.1:9/api/');
+});
