@@ -20,6 +20,8 @@ import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
 import { runTerminal } from './terminal/terminal.ts';
+import { loadKube } from './kube/client.ts';
+import type { Kube } from './kube/client.ts';
 
 export interface Bot {
   config: Config;
@@ -35,6 +37,8 @@ export interface StartOptions {
   log?: Logger;
   stdin?: Readable;
   stdout?: Writable;
+  /** Use this cluster instead of the one from KUBECONFIG / in-cluster config. */
+  kube?: Kube;
   /** Override whether the terminal is interactive (default: stdin.isTTY). */
   interactive?: boolean;
   listenHost?: string;
@@ -58,7 +62,20 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     groups = { members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [] };
   }
   const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, groups, log });
-  const services: Services = { config, log, access, audit };
+  const kube = opts.kube ?? loadKube();
+  if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
+  else log.warn('no kubeconfig or in-cluster service account found; cluster commands will say so');
+  const services: Services = { config, log, access, audit, kube };
+  if (kube) {
+    server.readiness('kubernetes', async () => {
+      try {
+        await kube.core.getAPIResources();
+        return undefined;
+      } catch (err) {
+        return `the API server at ${kube.server} did not answer: ${(err as Error).message.split('\n')[0]}`;
+      }
+    });
+  }
 
   let slack: SlackTransport | undefined;
   if (env.mode !== 'terminal') {

@@ -5,6 +5,7 @@ import type { AccessControl } from '../access.ts';
 import type { AuditLog } from '../audit.ts';
 import type { WebClient } from '@slack/web-api';
 import type { ChannelPoster } from '../slack/poster.ts';
+import type { Kube } from '../kube/client.ts';
 
 /** Who is asking. In the terminal this is the local user, acting as an operator with their own kube credentials. */
 export interface Actor {
@@ -22,6 +23,8 @@ export interface Services {
   log: Logger;
   access: AccessControl;
   audit: AuditLog;
+  /** The cluster, when a kubeconfig or in-cluster service account was found. */
+  kube?: Kube;
   /** Present when a Slack transport runs (absent in the terminal mode). */
   slack?: { client: WebClient; poster: ChannelPoster };
 }
