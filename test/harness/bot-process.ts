@@ -23,7 +23,8 @@ export interface BotProcess {
 
 /** Environment for a child bot: only what we pass, plus PATH/HOME, so the developer's tokens never leak in. */
 export function botEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'debug', NODE_NO_WARNINGS: '1' };
+  // No cluster unless a test passes KUBECONFIG: the developer's own kube context must not leak in.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'debug', NODE_NO_WARNINGS: '1', KUBECONFIG: '/nonexistent/backup-bot-test-kubeconfig' };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

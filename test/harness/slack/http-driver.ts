@@ -1,0 +1,62 @@
+import { signedHeaders, type SigningOverrides } from './request-signature.ts';
+
+// Delivers a request to the bot's HTTP endpoint the way Slack does: signed, with Slack's content
+// types, and giving up after 3 seconds (Slack then shows the user "operation_timeout").
+
+export const HTTP_ACK_TIMEOUT_MS = 3000;
+
+export interface HttpAck {
+  status: number;
+  headers: Record<string, string>;
+  /** The raw response body. */
+  body: string;
+  /** The body parsed as JSON when it is JSON. */
+  json?: unknown;
+  ackMs: number;
+}
+
+export interface DeliverOptions extends SigningOverrides {
+  url: string;
+  timeoutMs?: number;
+  /** Extra headers, e.g. X-Slack-Retry-Num. */
+  headers?: Record<string, string>;
+}
+
+export async function deliverToBot(
+  o: DeliverOptions,
+  defaultSecret: string,
+  rawBody: string,
+  contentType: 'application/x-www-form-urlencoded' | 'application/json',
+): Promise<HttpAck> {
+  const timeoutMs = o.timeoutMs ?? HTTP_ACK_TIMEOUT_MS;
+  const started = Date.now();
+  let res: Response;
+  try {
+    res = await fetch(o.url, {
+      method: 'POST',
+      // Exactly this content type: Bolt's HTTP receiver compares it verbatim.
+      headers: { 'Content-Type': contentType, ...signedHeaders(defaultSecret, rawBody, o), ...o.headers },
+      body: rawBody,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+      throw new Error(`Slack stand-in: the bot at ${o.url} did not answer within ${timeoutMs} ms; Slack would show the user a timeout. Ack before doing slow work.`);
+    }
+    throw new Error(`Slack stand-in: could not reach the bot at ${o.url} (${e instanceof Error ? e.message : String(e)}); is its HTTP receiver listening?`);
+  }
+  const body = await res.text();
+  const ack: HttpAck = { status: res.status, headers: Object.fromEntries(res.headers.entries()), body, ackMs: Date.now() - started };
+  if (body !== '') {
+    try {
+      ack.json = JSON.parse(body);
+    } catch {
+      // Not JSON: leave json undefined, the raw body is there.
+    }
+  }
+  return ack;
+}
+
+export function formBody(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
