@@ -20,7 +20,8 @@ import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
 import { runTerminal } from './terminal/terminal.ts';
-import { loadKube } from './kube/client.ts';
+import { botNamespace, loadKube } from './kube/client.ts';
+import { ConfigMapConfirmationStore, Confirmations, MemoryConfirmationStore } from './confirm/confirmations.ts';
 import type { Kube } from './kube/client.ts';
 
 export interface Bot {
@@ -65,7 +66,12 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const kube = opts.kube ?? loadKube();
   if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
   else log.warn('no kubeconfig or in-cluster service account found; cluster commands will say so');
-  const services: Services = { config, log, access, audit, kube };
+  // The terminal answers its own prompts in-process; Slack answers may reach another replica or a restarted bot.
+  const confirmations = new Confirmations({
+    store: kube && env.mode !== 'terminal' ? new ConfigMapConfirmationStore(kube, { namespace: botNamespace(kube) }) : new MemoryConfirmationStore(),
+    ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
+  });
+  const services: Services = { config, log, access, audit, kube, confirmations };
   if (kube) {
     server.readiness('kubernetes', async () => {
       try {

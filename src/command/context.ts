@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit.ts';
 import type { WebClient } from '@slack/web-api';
 import type { ChannelPoster } from '../slack/poster.ts';
 import type { Kube } from '../kube/client.ts';
+import type { Confirmations } from '../confirm/confirmations.ts';
 
 /** Who is asking. In the terminal this is the local user, acting as an operator with their own kube credentials. */
 export interface Actor {
@@ -25,6 +26,8 @@ export interface Services {
   audit: AuditLog;
   /** The cluster, when a kubeconfig or in-cluster service account was found. */
   kube?: Kube;
+  /** Single-use, expiring confirmations for mutating actions (kept in the cluster when there is one). */
+  confirmations: Confirmations;
   /** Present when a Slack transport runs (absent in the terminal mode). */
   slack?: { client: WebClient; poster: ChannelPoster };
 }

@@ -15,6 +15,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 
 export const VOLSYNC = { group: 'volsync.backube', version: 'v1alpha1', sources: 'replicationsources', destinations: 'replicationdestinations' } as const;
@@ -129,4 +130,19 @@ export async function kubeCall<T>(what: string, fn: () => Promise<T>, kube?: Pic
   } catch (err) {
     throw new UserError(kubeErrorLine(err, what, kube));
   }
+}
+
+/**
+ * The namespace the bot keeps its own state in (confirmations, leases, thread map): POD_NAMESPACE
+ * (downward API), else the service account's namespace, else the kube context's, else "default".
+ */
+export function botNamespace(kube: Kube, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.POD_NAMESPACE?.trim()) return env.POD_NAMESPACE.trim();
+  try {
+    const fromSa = readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+    if (fromSa) return fromSa;
+  } catch {
+    // Not in a pod.
+  }
+  return kube.kc.getContextObject(kube.kc.getCurrentContext())?.namespace ?? 'default';
 }
