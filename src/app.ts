@@ -21,6 +21,7 @@ import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
 import { runTerminal } from './terminal/terminal.ts';
 import { botNamespace, loadKube } from './kube/client.ts';
+import { SingleReplica } from './leader.ts';
 import { ConfigMapConfirmationStore, Confirmations, MemoryConfirmationStore } from './confirm/confirmations.ts';
 import type { Kube } from './kube/client.ts';
 
@@ -71,7 +72,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     store: kube && env.mode !== 'terminal' ? new ConfigMapConfirmationStore(kube, { namespace: botNamespace(kube) }) : new MemoryConfirmationStore(),
     ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
   });
-  const services: Services = { config, log, access, audit, kube, confirmations };
+  const services: Services = { config, log, access, audit, kube, confirmations, leadership: new SingleReplica() };
   if (kube) {
     server.readiness('kubernetes', async () => {
       try {

@@ -7,6 +7,7 @@ import type { WebClient } from '@slack/web-api';
 import type { ChannelPoster } from '../slack/poster.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Confirmations } from '../confirm/confirmations.ts';
+import type { Leadership } from '../leader.ts';
 
 /** Who is asking. In the terminal this is the local user, acting as an operator with their own kube credentials. */
 export interface Actor {
@@ -28,6 +29,8 @@ export interface Services {
   kube?: Kube;
   /** Single-use, expiring confirmations for mutating actions (kept in the cluster when there is one). */
   confirmations: Confirmations;
+  /** Whether this replica runs schedules (src/leader.ts). */
+  leadership: Leadership;
   /** Present when a Slack transport runs (absent in the terminal mode). */
   slack?: { client: WebClient; poster: ChannelPoster };
 }
