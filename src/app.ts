@@ -21,7 +21,7 @@ import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
 import { runTerminal } from './terminal/terminal.ts';
 import { botNamespace, loadKube } from './kube/client.ts';
-import { SingleReplica } from './leader.ts';
+import { LeaseLeadership, SingleReplica } from './leader.ts';
 import { ConfigMapConfirmationStore, Confirmations, MemoryConfirmationStore } from './confirm/confirmations.ts';
 import type { Kube } from './kube/client.ts';
 
@@ -72,7 +72,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     store: kube && env.mode !== 'terminal' ? new ConfigMapConfirmationStore(kube, { namespace: botNamespace(kube) }) : new MemoryConfirmationStore(),
     ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
   });
-  const services: Services = { config, log, access, audit, kube, confirmations, leadership: new SingleReplica() };
+  const leaseLeadership = kube && env.mode !== 'terminal' ? new LeaseLeadership(kube, { namespace: botNamespace(kube), log }) : undefined;
+  const services: Services = { config, log, access, audit, kube, confirmations, leadership: leaseLeadership ?? new SingleReplica() };
+  leaseLeadership?.start();
   if (kube) {
     server.readiness('kubernetes', async () => {
       try {
@@ -102,6 +104,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
 
   const stop = async () => {
+    await leaseLeadership?.stop();
     await slack?.stop();
     await server.close();
   };
