@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { IANAZone } from 'luxon';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseCrashPatterns } from './alerts/crash-pattern.ts';
 
 const slackId = (prefix: string, what: string) =>
   z.string().regex(new RegExp(`^[${prefix}][A-Z0-9]{2,}$`), `expected a Slack ${what} ID such as ${prefix[0]}0123ABCD`);
@@ -37,6 +38,8 @@ const windowSchema = z.object({
   /** Only pods in these namespaces count as transient (empty: any namespace). */
   namespaces: z.array(z.string()).default([]),
   graceMinutes: z.number().int().min(0).max(720).default(15),
+  /** Alert names treated as crash loops by the window (mute silences, summary); default KubePodCrashLooping, HomelabPodCrashLooping, PodCrashLooping. */
+  alertNames: z.array(z.string().min(1)).optional(),
   /** Where the window's summary goes; default alerts.channel. */
   channel: slackId('CG', 'channel').optional(),
 }).strict();
@@ -60,8 +63,18 @@ export const configSchema = z.object({
     watchPattern: regex.default('(KubePodCrashLooping|PodCrashLooping|CrashLoopBackOff)'),
     escalate: slackId('S', 'user group').optional(),
     /** Extra crash patterns tried before the built-in ones (see README). */
-    patterns: z.array(z.unknown()).default([]),
-  }).strict().default({ routes: [], watchChannels: [], watchPattern: '(KubePodCrashLooping|PodCrashLooping|CrashLoopBackOff)', patterns: [] }),
+    patterns: z.array(z.unknown()).default([]).superRefine((patterns, ctx) => {
+      try {
+        parseCrashPatterns(patterns, 'alerts.patterns');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^invalid crash pattern configuration:\s*/, '').replace(/\s*\n\s*/g, '; ') });
+      }
+    }),
+    /** Alerts waiting to be posted before POST /alertmanager answers 503 (Alertmanager then retries). */
+    queueCapacity: z.number().int().min(1).max(1_000_000).default(5000),
+    /** How long the 1 h / 4 h silence buttons under a diagnosis stay clickable. */
+    silenceButtonHours: z.number().min(0.1).max(168).default(12),
+  }).strict().default({ routes: [], watchChannels: [], watchPattern: '(KubePodCrashLooping|PodCrashLooping|CrashLoopBackOff)', patterns: [], queueCapacity: 5000, silenceButtonHours: 12 }),
   windows: z.array(windowSchema).default([{
     name: 'pbs', zone: 'UTC', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '02:00', end: '03:30',
     mode: 'annotate', transientPods: DEFAULT_TRANSIENT_PODS, namespaces: [], graceMinutes: 15,

@@ -1,0 +1,21 @@
+/**
+ * The backup window at run time: state, mute silences, alert annotations, the close summary and
+ * `/backup window`. The schedule that wakes it is schedules/backup-window.ts (startBackupWindows).
+ */
+export type { AlertHooks, AlertThreads, CrashAlertEvent } from './alert-hooks.ts';
+export { BackupWindowService, defaultWindowSilences, defaultWindowStore } from './service.ts';
+export type { BackupWindowServiceOptions, WindowSilences } from './service.ts';
+export { windowCommand } from './window-command.ts';
+export { ConfigMapWindowStore, WINDOW_STATE_CONFIGMAP } from './configmap-window-store.ts';
+export { MemoryWindowStore } from './state.ts';
+export type { InstanceState, ObservedAlert, WindowsState, WindowStateStore } from './state.ts';
+export { DEFAULT_CRASH_ALERT_NAMES, configHash, windowSettings } from './window-settings.ts';
+export type { WindowSettings } from './window-settings.ts';
+export { WINDOW_MARKER_PREFIX, parseWindowMarker, windowMarker, windowMatchers } from './window-silence.ts';
+export type { SummaryPoster } from './slack-posting.ts';
+export { slackAlertThreads, slackSummaryPoster } from './slack-posting.ts';
+export type { FiringAlert, FiringAlertsSource } from './firing-alerts.ts';
+export { alertmanagerFiringAlerts } from './firing-alerts.ts';
+export type { MoverEvidence, MoverSource, RunningMover } from './mover-evidence.ts';
+export { kubeMoverSource, VOLSYNC_MOVER_SELECTOR } from './mover-evidence.ts';
+export { registerWindowService, windowServiceFor } from './registry.ts';

@@ -1,0 +1,94 @@
+/**
+ * Whether a backup is actually running: VolSync mover pods, found cluster-wide with one request by
+ * the label VolSync puts on everything it creates. This is the evidence behind "known transient"
+ * (the crash coincides with backup I/O), not a guess from the clock.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Kube } from '../kube/client.ts';
+import { kubeErrorLine } from '../kube/client.ts';
+
+export const VOLSYNC_MOVER_SELECTOR = 'app.kubernetes.io/created-by=volsync';
+
+export interface RunningMover {
+  namespace: string;
+  pod: string;
+  /** "backup of media/plex" / "restore of media/plex" when the mover's Job name says so. */
+  what: string;
+  since?: Date;
+}
+
+export interface MoverEvidence {
+  checkedAt: Date;
+  running: RunningMover[];
+  /** Movers created but not running yet (Pending, ContainerCreating). */
+  pending: number;
+  /** Why the check failed, when it did. */
+  error?: string;
+}
+
+export interface MoverSource {
+  movers(now: Date): Promise<MoverEvidence>;
+}
+
+function toDate(v: Date | string | undefined): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = v instanceof Date ? v : new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** VolSync names its mover Jobs volsync-src-<source> and volsync-dst-<destination>. */
+function describe(pod: V1Pod): string {
+  const ns = pod.metadata?.namespace ?? '?';
+  const job = pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name ?? pod.metadata?.labels?.['job-name'] ?? pod.metadata?.labels?.['batch.kubernetes.io/job-name'];
+  const m = job ? /^volsync-(src|dst)-(.+)$/.exec(job) : null;
+  if (m) return `${m[1] === 'src' ? 'backup' : 'restore'} of ${ns}/${m[2]}`;
+  return `VolSync mover ${ns}/${pod.metadata?.name ?? '?'}`;
+}
+
+export function moverEvidence(pods: readonly V1Pod[], checkedAt: Date): MoverEvidence {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const running = live
+    .filter((p) => p.status?.phase === 'Running')
+    .map((p): RunningMover => ({
+      namespace: p.metadata?.namespace ?? '?',
+      pod: p.metadata?.name ?? '?',
+      what: describe(p),
+      since: toDate(p.status?.startTime) ?? toDate(p.metadata?.creationTimestamp),
+    }))
+    .sort((a, b) => (a.since?.getTime() ?? 0) - (b.since?.getTime() ?? 0));
+  return { checkedAt, running, pending: live.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending').length };
+}
+
+/**
+ * Movers from the cluster, remembered for `cacheMs` so that an alert storm costs one request, and
+ * given up after `timeoutMs` so that a slow API server never holds up the alert's thread.
+ */
+export function kubeMoverSource(kube: Kube, opts: { cacheMs?: number; timeoutMs?: number } = {}): MoverSource {
+  const cacheMs = opts.cacheMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  let cached: { at: number; value: Promise<MoverEvidence> } | undefined;
+  return {
+    movers(now: Date): Promise<MoverEvidence> {
+      if (cached && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < cacheMs) return cached.value;
+      const value = (async (): Promise<MoverEvidence> => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const list = await Promise.race([
+            kube.core.listPodForAllNamespaces({ labelSelector: VOLSYNC_MOVER_SELECTOR }),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), timeoutMs);
+            }),
+          ]);
+          return moverEvidence(list.items, now);
+        } catch (err) {
+          cached = undefined;
+          return { checkedAt: now, running: [], pending: 0, error: kubeErrorLine(err, 'list VolSync mover pods', kube) };
+        } finally {
+          clearTimeout(timer);
+        }
+      })();
+      cached = { at: now.getTime(), value };
+      return value;
+    },
+  };
+}
