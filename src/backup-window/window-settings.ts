@@ -11,15 +11,15 @@ import { isTransientPod } from '../window/index.ts';
 /** The crash-loop alerts a mute window silences when `alertNames` is not configured. */
 export const DEFAULT_CRASH_ALERT_NAMES: readonly string[] = ['KubePodCrashLooping', 'HomelabPodCrashLooping', 'PodCrashLooping'];
 
-export interface WindowSettings extends WindowConfig {
+export interface WindowSettings extends Omit<WindowConfig, 'alertNames'> {
   /** Alert names the mute silence matches (alertname=~"A|B"). */
   alertNames: readonly string[];
 }
 
-/** Windows from the configuration; `alertNames` from the window (once the schema has it), else the default. */
+/** Windows from the configuration; `alertNames` from the window, else the caller's, else the default. */
 export function windowSettings(windows: readonly WindowConfig[], alertNames?: readonly string[]): WindowSettings[] {
   return windows.map((w) => {
-    const own = (w as WindowConfig & { alertNames?: readonly string[] }).alertNames;
+    const own = w.alertNames;
     return { ...w, alertNames: own && own.length > 0 ? own : alertNames && alertNames.length > 0 ? alertNames : DEFAULT_CRASH_ALERT_NAMES };
   });
 }
