@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Actor } from '../command/context.ts';
 import { UserError } from '../errors.ts';
 import type { Kube } from '../kube/client.ts';
-import { kubeErrorLine, statusCode } from '../kube/client.ts';
+import { ConfigMapData } from '../kube/configmap-data.ts';
 
 export interface Approval {
   id: string;
@@ -57,90 +57,50 @@ export class MemoryConfirmationStore implements ConfirmationStore {
 }
 
 /**
- * One ConfigMap holds the pending confirmations. Writes carry the resourceVersion they read, so two
- * replicas answering the same click cannot both win; expired records are pruned on every write.
+ * One ConfigMap holds the pending confirmations; writes are optimistic (src/kube/configmap-data.ts),
+ * so two replicas answering the same click cannot both win. Expired records are pruned on every write.
  */
 export class ConfigMapConfirmationStore implements ConfirmationStore {
-  #kube: Kube;
-  #namespace: string;
-  #name: string;
+  #cm: ConfigMapData;
   #now: () => Date;
 
   constructor(kube: Kube, opts: { namespace: string; name?: string; now?: () => Date }) {
-    this.#kube = kube;
-    this.#namespace = opts.namespace;
-    this.#name = opts.name ?? 'backup-bot-confirmations';
+    this.#cm = new ConfigMapData(kube, { namespace: opts.namespace, name: opts.name ?? 'backup-bot-confirmations' });
     this.#now = opts.now ?? (() => new Date());
   }
 
   async put(rec: ConfirmationRecord): Promise<void> {
-    await this.#modify((data) => {
+    await this.#cm.update((data) => {
+      this.#prune(data);
       data[rec.id] = JSON.stringify(rec);
     });
   }
 
   async get(id: string): Promise<ConfirmationRecord | undefined> {
-    const cm = await this.#read();
-    const raw = cm?.data?.[id];
+    const raw = (await this.#cm.read())[id];
     return raw ? (JSON.parse(raw) as ConfirmationRecord) : undefined;
   }
 
   async update(id: string, change: (rec: ConfirmationRecord | undefined) => ConfirmationRecord): Promise<ConfirmationRecord> {
-    let result: ConfirmationRecord | undefined;
-    await this.#modify((data) => {
+    return this.#cm.update((data) => {
+      this.#prune(data);
       const raw = data[id];
-      result = change(raw ? (JSON.parse(raw) as ConfirmationRecord) : undefined);
+      const result = change(raw ? (JSON.parse(raw) as ConfirmationRecord) : undefined);
       data[id] = JSON.stringify(result);
+      return result;
     });
-    return result!;
   }
 
-  async #read() {
-    try {
-      return await this.#kube.core.readNamespacedConfigMap({ name: this.#name, namespace: this.#namespace });
-    } catch (err) {
-      if (statusCode(err) === 404) return undefined;
-      throw new UserError(kubeErrorLine(err, `read ConfigMap ${this.#namespace}/${this.#name}`, this.#kube));
-    }
-  }
-
-  async #modify(mutate: (data: Record<string, string>) => void): Promise<void> {
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const cm = await this.#read();
-      const data: Record<string, string> = { ...(cm?.data ?? {}) };
-      const now = this.#now().getTime();
-      for (const [k, v] of Object.entries(data)) {
-        try {
-          // Keep answered records a day for the audit trail of replays; drop the rest once expired.
-          if (new Date((JSON.parse(v) as ConfirmationRecord).expiresAt).getTime() + 24 * 3600_000 < now) delete data[k];
-        } catch {
-          delete data[k];
-        }
-      }
-      mutate(data);
+  #prune(data: Record<string, string>): void {
+    const now = this.#now().getTime();
+    for (const [k, v] of Object.entries(data)) {
       try {
-        if (!cm) {
-          await this.#kube.core.createNamespacedConfigMap({
-            namespace: this.#namespace,
-            body: { metadata: { name: this.#name, labels: { 'app.kubernetes.io/managed-by': 'backup-bot' } }, data },
-          });
-        } else {
-          await this.#kube.core.replaceNamespacedConfigMap({
-            name: this.#name,
-            namespace: this.#namespace,
-            body: { ...cm, data },
-          });
-        }
-        return;
-      } catch (err) {
-        // 409: someone else wrote first (or created it); read again and re-apply, so the change
-        // function sees the winner's state (a second click then finds the record already used).
-        if (statusCode(err) === 409) continue;
-        if (err instanceof UserError) throw err;
-        throw new UserError(kubeErrorLine(err, `write ConfigMap ${this.#namespace}/${this.#name}`, this.#kube));
+        // Keep answered records a day for the audit trail of replays; drop the rest once expired.
+        if (new Date((JSON.parse(v) as ConfirmationRecord).expiresAt).getTime() + 24 * 3600_000 < now) delete data[k];
+      } catch {
+        delete data[k];
       }
     }
-    throw new UserError(`Could not record the confirmation: ConfigMap ${this.#namespace}/${this.#name} kept changing. Try again.`);
   }
 }
 
