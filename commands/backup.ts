@@ -1,7 +1,20 @@
 /** `/backup`: the state of VolSync backups, and safe actions on them. */
 import type { CommandFamily } from '../src/command/registry.ts';
+import type { ActionHandler } from '../src/command/context.ts';
+import type { BackupCache } from '../src/backup/backup-cache.ts';
+import { backupStatus } from '../src/backup/status.ts';
+import { backupDoctor } from '../src/backup/doctor.ts';
+import type { FollowOptions } from '../src/backup/run.ts';
+import { RUN_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from '../src/backup/run.ts';
 
-export function backupCommands(): CommandFamily {
+export interface BackupCommandDeps {
+  /** The watch cache of a running bot; without it status lists directly. */
+  cache?: BackupCache;
+  /** How /backup run follows a sync (tests shorten it). */
+  follow?: Partial<FollowOptions>;
+}
+
+export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
   return {
     command: '/backup',
     summary: 'VolSync backups: status, manual runs, health checks and the backup window',
@@ -10,17 +23,20 @@ export function backupCommands(): CommandFamily {
         verb: 'status',
         summary: 'Backup health: counts, then problems first (overdue, failed, stuck movers, faulted volumes), then healthy sources.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
+        handler: (cmd, ctx) => backupStatus({ kube: ctx.services.kube, cache: deps.cache, now: ctx.now }, { namespace: cmd.args.namespace, name: cmd.args.name }),
       },
       {
         verb: 'run',
         summary: 'Trigger a manual sync of one ReplicationSource after a confirmation; the result is posted in the thread.',
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'name', kind: 'name' }],
         mutating: true,
+        handler: (cmd, ctx) => requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
       },
       {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }],
+        handler: (cmd, ctx) => backupDoctor({ kube: ctx.services.kube, pvcLabel: ctx.services.config.backups.pvcLabel, now: ctx.now }, cmd.args.namespace),
       },
       {
         verb: 'window',
@@ -28,5 +44,13 @@ export function backupCommands(): CommandFamily {
         args: [],
       },
     ],
+  };
+}
+
+/** The buttons of /backup run: confirm and cancel. */
+export function backupActions(deps: BackupCommandDeps = {}): Record<string, ActionHandler> {
+  return {
+    [RUN_ACTION]: (input, ctx) => approveRun(input, ctx, { follow: deps.follow }),
+    [RUN_CANCEL_ACTION]: (input, ctx) => cancelRun(input, ctx),
   };
 }

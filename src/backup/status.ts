@@ -1,0 +1,155 @@
+/**
+ * /backup status [namespace] [name]: gather (cache or direct lists), judge every source, look up
+ * why stuck movers are stuck, check Percona restore locks, and hand the result to the renderer.
+ */
+import type { Kube } from '../kube/client.ts';
+import { kubeErrorLine, statusCode } from '../kube/client.ts';
+import type { Reply } from '../reply.ts';
+import { errorReply } from '../reply.ts';
+import { UserError } from '../errors.ts';
+import type { BackupCache } from './backup-cache.ts';
+import type { Inventory } from './inventory.ts';
+import { listInventory, listSources, withTimeout } from './inventory.ts';
+import { nearest } from './nearest.ts';
+import type { ReplicationSource } from './objects.ts';
+import { nameOf, namespaceOf } from './objects.ts';
+import type { PerconaReport } from './percona.ts';
+import { listRestoreLeases, perconaReport } from './percona.ts';
+import type { SourceHealth } from './source-health.ts';
+import { evaluateAll } from './source-health.ts';
+import { stuckReasons } from './stuck-reasons.ts';
+import { renderSourceDetail, renderStatus } from './status-reply.ts';
+
+export interface StatusDeps {
+  kube?: Kube;
+  cache?: BackupCache;
+  now: () => Date;
+  /** How long a command waits for the cache's first sync before listing directly (default 20 s). */
+  cacheWaitMs?: number;
+}
+
+export interface StatusArgs {
+  namespace?: string;
+  name?: string;
+}
+
+export interface StatusData {
+  inventory: Inventory;
+  health: SourceHealth[];
+  /** pod ns/name → why it is stuck. */
+  stuck: Map<string, string>;
+  percona?: PerconaReport;
+  notes: string[];
+}
+
+export const NO_CLUSTER =
+  'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
+
+/** The inventory from the synced cache, waiting briefly for a first sync in progress, else direct lists. */
+export async function getInventory(deps: StatusDeps, kube: Kube, namespace?: string): Promise<Inventory> {
+  const cache = deps.cache;
+  if (cache && cache.kube === kube) {
+    const inv = cache.inventory(namespace);
+    if (inv) return inv;
+    // Right after start-up the first lists are already on their way: waiting for them costs less
+    // than listing everything a second time.
+    if (cache.starting && (await cache.whenSynced(deps.cacheWaitMs ?? 20_000))) {
+      const again = cache.inventory(namespace);
+      if (again) return again;
+    }
+  }
+  return listInventory(kube, namespace);
+}
+
+async function namespaceExists(kube: Kube, namespace: string): Promise<boolean | undefined> {
+  try {
+    await withTimeout(kube.core.readNamespace({ name: namespace }), 10_000, 'read namespace');
+    return true;
+  } catch (err) {
+    return statusCode(err) === 404 ? false : undefined;
+  }
+}
+
+/** Every source cluster-wide, for suggestions: from the cache when synced, else one list. */
+async function allSources(deps: StatusDeps, kube: Kube): Promise<ReplicationSource[]> {
+  if (deps.cache?.kube === kube && deps.cache.sources.synced) return [...deps.cache.sources.list()] as ReplicationSource[];
+  try {
+    return await listSources(kube);
+  } catch {
+    return [];
+  }
+}
+
+export async function unknownNamespaceReply(deps: StatusDeps, kube: Kube, namespace: string, command: string): Promise<Reply> {
+  const [exists, sources] = await Promise.all([namespaceExists(kube, namespace), allSources(deps, kube)]);
+  const withSources = [...new Set(sources.map(namespaceOf))].sort();
+  const near = nearest(namespace, withSources);
+  const first = exists === false
+    ? `There is no namespace \`${namespace}\`.`
+    : `Namespace \`${namespace}\` has no ReplicationSources${exists === undefined ? ' (or it does not exist)' : ''}.`;
+  const lines = [first];
+  if (near.length) lines.push(`Did you mean ${near.map((n) => `\`${command} ${n}\``).join(' or ')}?`);
+  else if (withSources.length) lines.push(`Namespaces with backups: ${withSources.slice(0, 15).map((n) => `\`${n}\``).join(', ')}${withSources.length > 15 ? `, and ${withSources.length - 15} more` : ''}.`);
+  else lines.push('No namespace has a ReplicationSource yet.');
+  return { text: lines.join(' '), blocks: [{ type: 'section', text: `:warning: ${lines.join('\n')}` }], visibility: 'ephemeral', tone: 'error' };
+}
+
+export function unknownSourceReply(namespace: string, name: string, sources: ReplicationSource[], command: string): Reply {
+  const names = sources.filter((s) => namespaceOf(s) === namespace).map(nameOf).sort();
+  const near = nearest(name, names);
+  const lines = [`No ReplicationSource \`${name}\` in \`${namespace}\`.`];
+  if (near.length) lines.push(`Did you mean ${near.map((n) => `\`${command} ${namespace} ${n}\``).join(' or ')}?`);
+  else lines.push(`Sources in \`${namespace}\`: ${names.slice(0, 20).map((n) => `\`${n}\``).join(', ')}${names.length > 20 ? `, and ${names.length - 20} more` : ''}.`);
+  return { text: lines.join(' '), blocks: [{ type: 'section', text: `:warning: ${lines.join('\n')}` }], visibility: 'ephemeral', tone: 'error' };
+}
+
+/** A source by name, else by its source PVC (people often know the PVC, not the source). */
+export function findSource(sources: ReplicationSource[], namespace: string, name: string): ReplicationSource | undefined {
+  const inNs = sources.filter((s) => namespaceOf(s) === namespace);
+  return inNs.find((s) => nameOf(s) === name) ?? (() => {
+    const byPvc = inNs.filter((s) => s.spec?.sourcePVC === name);
+    return byPvc.length === 1 ? byPvc[0] : undefined;
+  })();
+}
+
+export async function gatherStatus(deps: StatusDeps, kube: Kube, inv: Inventory, now: number): Promise<StatusData> {
+  const health = evaluateAll(inv, now);
+  const notes = [...inv.notes];
+  // Problems first: look up events only for the stuck movers of sources shown as problems.
+  const stuckPods = health.filter((h) => h.state !== 'healthy').flatMap((h) => h.stuckPods);
+  const [stuck, percona] = await Promise.all([
+    stuckReasons(kube, stuckPods),
+    (async (): Promise<PerconaReport | undefined> => {
+      if (!inv.percona) return undefined;
+      const { backups, restores } = inv.percona;
+      if (!backups.length && !restores.length) return perconaReport([], [], [], now);
+      const namespaces = new Set([...backups, ...restores].map(namespaceOf));
+      const { leases, note } = await listRestoreLeases(kube, namespaces.size === 1 ? [...namespaces][0] : undefined);
+      if (note) notes.push(note);
+      return perconaReport(backups, restores, leases, now);
+    })(),
+  ]);
+  return { inventory: inv, health, stuck, percona, notes };
+}
+
+export async function backupStatus(deps: StatusDeps, args: StatusArgs): Promise<Reply> {
+  const kube = deps.kube;
+  if (!kube) return errorReply(NO_CLUSTER);
+  const { namespace, name } = args;
+  let inv: Inventory;
+  try {
+    inv = await getInventory(deps, kube, namespace);
+  } catch (err) {
+    return errorReply(err instanceof UserError ? err.message : kubeErrorLine(err, 'read backup status', kube));
+  }
+  if (namespace && inv.sources.length === 0) return unknownNamespaceReply(deps, kube, namespace, '/backup status');
+  const now = deps.now().getTime();
+  if (namespace && name) {
+    const rs = findSource(inv.sources, namespace, name);
+    if (!rs) return unknownSourceReply(namespace, name, inv.sources, '/backup status');
+    const data = await gatherStatus(deps, kube, { ...inv, sources: [rs] }, now);
+    return renderSourceDetail(data, now);
+  }
+  const data = await gatherStatus(deps, kube, inv, now);
+  return renderStatus(data, { namespace, now, server: kube.server });
+}
