@@ -2,7 +2,10 @@
 import type { Block, Reply } from '../reply.ts';
 
 export function mrkdwnToText(s: string): string {
-  return s
+  // Code spans are literal (a cron schedule's `0 * * * *` is not bold): set them aside first.
+  const spans: string[] = [];
+  const withoutCode = s.replace(/`([^`\n]+)`/g, (_m, code: string) => `\u0000${spans.push(code) - 1}\u0000`);
+  return withoutCode
     .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
     .replace(/<(https?:[^>]+)>/g, '$1')
     .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')
@@ -10,9 +13,9 @@ export function mrkdwnToText(s: string): string {
     .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, '@$1')
     .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s).,:;!?]|$)/gm, '$1$2')
     .replace(/(^|[\s(])_([^_\n]+)_(?=[\s).,:;!?]|$)/gm, '$1$2')
-    .replace(/`([^`\n]+)`/g, '$1')
     .replace(/:(warning|white_check_mark|x|large_green_circle|red_circle|large_yellow_circle|hourglass_flowing_sand|zzz|arrows_counterclockwise|lock|information_source|rotating_light|mute|bell):\s?/g, '')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => spans[Number(i)] ?? '');
 }
 
 function blockToText(b: Block): string[] {

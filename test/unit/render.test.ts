@@ -69,3 +69,7 @@ test('text rendering strips mrkdwn and spells out links and mentions', () => {
   assert.equal(text, 'Backups\n2 failing in media: see the silence (https://am.example/#/silences/1), ask @S0123SRE or @U0123ALICE in #C0123OPS\n    line 1\n    line 2');
   assert.equal(renderText(errorReply('Something broke. Do this next.')), 'Something broke. Do this next.');
 });
+
+test('text rendering keeps code spans literal: a cron schedule is not bold', () => {
+  assert.equal(renderText({ text: 't', visibility: 'ephemeral', blocks: [{ type: 'section', text: '*plex* runs `0 * * * *` and `*/5 * * * *`' }] }), 'plex runs 0 * * * * and */5 * * * *');
+});
