@@ -1,0 +1,141 @@
+/**
+ * A crash-loop diagnosis as one thread reply, readable on a phone: what crashed and what to do
+ * first, then the facts (restarts, last exit, owner, resources), whether a backup is running, the
+ * evidence and the log tail, recent events, and the silence buttons last.
+ */
+import type { Block, Button, Reply } from '../reply.ts';
+import { escapeMrkdwn } from '../reply.ts';
+import type { Classification } from './classify.ts';
+import type { MoverSnapshot, WindowState } from './backup-activity.ts';
+import type { PodFacts, PodTarget } from './pod-facts.ts';
+import { age, code, oneLine, timeIn } from './format.ts';
+
+export const LOG_LINES_SHOWN = 12;
+const LOG_CHARS_SHOWN = 1500;
+/** Evidence lines classify() writes from pod facts that the facts line shows already. */
+const FACT_EVIDENCE = /^(restarts|exit code|waiting reason|last termination reason|deployment strategy|replicas|memory limit|image): /;
+
+export interface DiagnosisInput {
+  target: PodTarget;
+  alertname?: string;
+  facts?: PodFacts;
+  /** Why there are no facts (no cluster). */
+  factsMissing?: string;
+  classification: Classification;
+  movers: MoverSnapshot;
+  windows: WindowState[];
+  /** Blocks from the hooks, shown first. */
+  lead?: Block[];
+  buttons?: Button[];
+  now: Date;
+}
+
+export function podLabel(t: PodTarget): string {
+  return `${code(`${t.namespace}/${t.pod}`)}${t.container ? ` (${escapeMrkdwn(t.container)})` : ''}`;
+}
+
+function factsLine(f: PodFacts, now: Date): string[] {
+  const e = f.evidence;
+  const out: string[] = [];
+  if (e.restartCount !== undefined) out.push(`Restarts: *${e.restartCount}*`);
+  if (e.waitingReason) out.push(`Waiting: ${escapeMrkdwn(e.waitingReason)}`);
+  const t = e.lastTermination;
+  if (t) {
+    const when = t.finishedAt ? `, ${timeIn(new Date(t.finishedAt), 'UTC', now)} (${age(now.getTime() - new Date(t.finishedAt).getTime())} ago)` : '';
+    out.push(`Last exit: ${escapeMrkdwn(t.reason ?? 'terminated')}${t.exitCode !== undefined ? `, code ${t.exitCode}` : ''}${when}`);
+  }
+  if (f.owner) {
+    const o = f.owner;
+    const bits = [`${escapeMrkdwn(o.kind)} ${code(o.name)}`];
+    if (o.strategy) bits.push(`strategy ${escapeMrkdwn(o.strategy)}`);
+    if (o.replicas !== undefined) bits.push(`${o.replicas} replica${o.replicas === 1 ? '' : 's'}`);
+    out.push(`Owner: ${bits.join(' · ')}${o.error ? ` (${oneLine(o.error, 150)})` : ''}`);
+  }
+  if (f.resources) out.push(`Resources: ${escapeMrkdwn(f.resources)}`);
+  if (e.image) out.push(`Image: ${code(e.image.length > 120 ? `…${e.image.slice(-119)}` : e.image)}`);
+  return out;
+}
+
+export function moverLines(m: MoverSnapshot, namespace: string | undefined, now: Date): string[] {
+  if (m.error) return [`:grey_question: Whether a backup is running is unknown: ${oneLine(m.error, 200)}`];
+  if (m.movers.length === 0) return [':white_circle: No VolSync mover pod is running right now.'];
+  // The alert's own namespace first: that backup is the likeliest suspect.
+  const sorted = [...m.movers].sort((a, b) => Number(b.namespace === namespace) - Number(a.namespace === namespace));
+  const lines = sorted.slice(0, 3).map((p) => {
+    const verb = p.phase === 'Running' ? 'running' : `starting (${escapeMrkdwn(p.phase)})`;
+    const since = p.since ? ` since ${timeIn(p.since, 'UTC', now)} (${age(now.getTime() - p.since.getTime())})` : '';
+    return `:floppy_disk: ${p.kind === 'backup' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.app}`)} ${verb}${since}: ${code(p.name)}`;
+  });
+  if (sorted.length > 3) lines.push(`…and ${sorted.length - 3} more mover pods.`);
+  return lines;
+}
+
+export function windowLines(ws: WindowState[], pod: string | undefined, now: Date): string[] {
+  const lines: string[] = [];
+  for (const w of ws) {
+    const i = w.instance;
+    const span = `${timeIn(i.start, w.zone, now).replace(/ \S+$/, '')}–${timeIn(i.end, w.zone, now)}`;
+    const transient = w.transientPod && pod ? ` ${code(pod)} is a known transient crasher in this window.` : '';
+    if (w.open) lines.push(`:clock2: Backup window *${escapeMrkdwn(w.name)}* is open (${span}).${transient}`);
+    else if (w.inGrace) lines.push(`:clock3: Backup window *${escapeMrkdwn(w.name)}* closed at ${timeIn(i.end, w.zone, now)}; its grace runs to ${timeIn(i.graceEnd, w.zone, now)}.${transient}`);
+  }
+  if (lines.length === 0 && ws.length > 0) {
+    const next = [...ws].sort((a, b) => a.instance.start.getTime() - b.instance.start.getTime())[0]!;
+    lines.push(`No backup window is open; the next, *${escapeMrkdwn(next.name)}*, opens ${timeIn(next.instance.start, next.zone, now)}.`);
+  }
+  return lines;
+}
+
+function logBlock(f: PodFacts | undefined): Block[] {
+  if (!f) return [];
+  if ('unavailable' in f.log) return [{ type: 'context', elements: [`Previous log: ${oneLine(f.log.unavailable, 300)}`] }];
+  const shown = f.log.lines.slice(-LOG_LINES_SHOWN);
+  let text = shown.join('\n');
+  if (text.length > LOG_CHARS_SHOWN) text = `…${text.slice(text.length - LOG_CHARS_SHOWN + 1)}`;
+  return [
+    { type: 'context', elements: [`Previous container's log, last ${shown.length} of ${f.log.lines.length} lines`] },
+    { type: 'code', text: escapeMrkdwn(text) },
+  ];
+}
+
+function eventBlock(f: PodFacts | undefined, now: Date): Block[] {
+  if (!f) return [];
+  if (f.eventsError) return [{ type: 'context', elements: [`Events: ${oneLine(f.eventsError, 300)}`] }];
+  if (f.events.length === 0) return [];
+  return [{
+    type: 'context',
+    elements: f.events.map((e) => {
+      const icon = e.type === 'Warning' ? ':warning:' : ':information_source:';
+      const when = e.at ? ` · ${age(now.getTime() - e.at.getTime())} ago` : '';
+      return `${icon} *${escapeMrkdwn(e.reason)}*${e.count > 1 ? ` ×${e.count}` : ''}${when}: ${oneLine(e.message, 200)}`;
+    }),
+  }];
+}
+
+export function diagnosisReply(d: DiagnosisInput): Reply {
+  const c = d.classification;
+  const who = podLabel(d.target);
+  const blocks: Block[] = [...(d.lead ?? [])];
+  const alert = d.alertname ? ` · ${escapeMrkdwn(d.alertname)}` : '';
+  blocks.push({ type: 'section', text: `:rotating_light: *${escapeMrkdwn(c.title)}* · ${who}${alert}\n${escapeMrkdwn(c.cause)}` });
+  blocks.push({ type: 'section', text: `:point_right: *Next step:* ${escapeMrkdwn(c.nextStep)}` });
+  if (d.facts) {
+    if (d.facts.error) blocks.push({ type: 'context', elements: [`:grey_question: ${oneLine(d.facts.error, 300)}`] });
+    const facts = factsLine(d.facts, d.now);
+    if (facts.length) blocks.push({ type: 'context', elements: facts });
+  } else if (d.factsMissing) {
+    blocks.push({ type: 'context', elements: [`:grey_question: ${oneLine(d.factsMissing, 300)}`] });
+  }
+  const backup = [...moverLines(d.movers, d.target.namespace, d.now), ...windowLines(d.windows, d.target.pod, d.now)];
+  blocks.push({ type: 'context', elements: backup });
+  const logLines = d.facts && 'lines' in d.facts.log ? new Set(d.facts.log.lines.slice(-LOG_LINES_SHOWN).map((l) => l.trim())) : new Set<string>();
+  // Evidence the facts line or the log tail below already shows would only repeat it.
+  const restated = d.facts?.found ? FACT_EVIDENCE : /^$/;
+  const evidence = c.evidence.filter((l) => !logLines.has(l.trim()) && !restated.test(l));
+  if (evidence.length) blocks.push({ type: 'context', elements: ['Evidence'] }, { type: 'code', text: escapeMrkdwn(evidence.join('\n')) });
+  blocks.push(...logBlock(d.facts));
+  blocks.push(...eventBlock(d.facts, d.now));
+  if (d.buttons?.length) blocks.push({ type: 'actions', buttons: d.buttons });
+  const text = `${c.title}: ${d.target.namespace}/${d.target.pod}. Next step: ${c.nextStep}`;
+  return { text: text.length > 300 ? `${text.slice(0, 299)}…` : text, blocks, visibility: 'channel', tone: 'warn' };
+}

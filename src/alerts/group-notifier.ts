@@ -1,0 +1,187 @@
+/**
+ * One round of posting for an alert group: find or open its thread, post what changed since the
+ * thread last spoke (new and resolved alerts, batched), diagnose a few newly crash-looping pods,
+ * update the parent's colour and counts, and tell the hooks. The thread map records each alert
+ * as soon as the message naming it is posted, so a retried round never repeats a message.
+ */
+import type { Logger } from 'pino';
+import type { ChannelPoster } from '../slack/poster.ts';
+import { renderBlocks } from '../slack/render-blocks.ts';
+import type { Block } from '../reply.ts';
+import type { WebhookAlert } from './alertmanager-types.ts';
+import type { GroupBatch } from './notification-queue.ts';
+import type { ThreadRecord, ThreadStore } from './thread-store.ts';
+import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
+import type { AlertRoute } from './alert-routing.ts';
+import { channelFor, groupLabelsOf } from './alert-routing.ts';
+import type { ListedChange } from './alert-messages.ts';
+import { ALERTS_PER_REPLY, listReply, parentMessage } from './alert-messages.ts';
+import type { Diagnoser } from './diagnoser.ts';
+
+export interface NotifierDeps {
+  poster: ChannelPoster;
+  store: ThreadStore;
+  log: Logger;
+  routes: readonly AlertRoute[];
+  defaultChannel: string | undefined;
+  /** Recognises a crash-loop alert by its labels (alerts.watchPattern on alertname and reason). */
+  isCrashLoop: (labels: Record<string, string>) => boolean;
+  diagnoser: Diagnoser;
+  hooks: () => readonly AlertHooks[];
+  /** Diagnoses per round; the other alerts are listed. A storm stays readable. */
+  maxDiagnoses: number;
+  /** Limits diagnoses per thread over time (default: 10 an hour). */
+  budget?: DiagnosisBudget;
+  now?: () => Date;
+}
+
+/**
+ * How many diagnoses a thread still gets: a mass restart shows the first few pods in full and
+ * lists the rest, instead of a thread of a hundred near-identical diagnoses.
+ */
+export class DiagnosisBudget {
+  #perWindow: number;
+  #windowMs: number;
+  #spent = new Map<string, number[]>();
+
+  constructor(opts: { perWindow?: number; windowMs?: number } = {}) {
+    this.#perWindow = opts.perWindow ?? 10;
+    this.#windowMs = opts.windowMs ?? 3600_000;
+  }
+
+  left(groupKey: string, now: number): number {
+    const recent = (this.#spent.get(groupKey) ?? []).filter((t) => now - t < this.#windowMs);
+    if (recent.length) this.#spent.set(groupKey, recent);
+    else this.#spent.delete(groupKey);
+    return Math.max(0, this.#perWindow - recent.length);
+  }
+
+  spend(groupKey: string, now: number): void {
+    const list = this.#spent.get(groupKey) ?? [];
+    list.push(now);
+    this.#spent.set(groupKey, list);
+  }
+}
+
+/** A channel with this many messages waiting is in a storm: one diagnosis per round there. */
+const STORM_DEPTH = 5;
+
+/** A group that no channel is configured for: logged and counted, not retried. */
+export class UnroutableGroup extends Error {
+  override name = 'UnroutableGroup';
+}
+
+export function crashLoopMatcher(pattern: RegExp): (labels: Record<string, string>) => boolean {
+  return (labels) => [labels['alertname'], labels['reason']].some((v) => v !== undefined && pattern.test(v));
+}
+
+function diagnosable(a: WebhookAlert): boolean {
+  return Boolean(a.labels['namespace'] && a.labels['pod']);
+}
+
+export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promise<{ posted: number; changes: number }> {
+  const now = deps.now?.() ?? new Date();
+  const { poster, store, log } = deps;
+  let rec = await store.get(batch.groupKey);
+  const channel = rec?.channel ?? channelFor(groupLabelsOf(batch), deps.routes, deps.defaultChannel);
+  if (!channel) throw new UnroutableGroup(`no channel for alert group ${batch.groupKey.slice(0, 200)}: set alerts.channel or add a matching alerts.routes entry`);
+
+  const changes: ListedChange[] = [];
+  for (const a of batch.alerts.values()) {
+    const prev = rec?.alerts[a.fingerprint];
+    if (a.status === 'firing' && prev !== 'f') changes.push({ alert: a, kind: 'firing' });
+    else if (a.status === 'resolved' && prev !== 'r') changes.push({ alert: a, kind: 'resolved' });
+  }
+  const counts = () => {
+    const states = Object.values(rec?.alerts ?? {});
+    return { firing: states.filter((s) => s === 'f').length, resolved: states.filter((s) => s === 'r').length };
+  };
+  let posted = 0;
+
+  if (!rec) {
+    const pending = { firing: changes.filter((c) => c.kind === 'firing').length, resolved: changes.filter((c) => c.kind === 'resolved').length };
+    const res = await poster.post({ channel, ...parentMessage(batch, pending, now), unfurl_links: false });
+    posted++;
+    rec = { groupKey: batch.groupKey, channel, threadTs: res.ts!, createdAt: now.getTime(), updatedAt: now.getTime(), alerts: {} };
+    await store.put(rec, { durable: true });
+  }
+  const thread: ThreadRecord = rec;
+  if (changes.length === 0) return { posted, changes: 0 };
+
+  const mark = async (list: ListedChange[]) => {
+    for (const c of list) thread.alerts[c.alert.fingerprint] = c.kind === 'firing' ? 'f' : 'r';
+    thread.updatedAt = now.getTime();
+    await store.put(thread);
+  };
+  const event = (c: ListedChange): CrashAlertEvent => ({
+    groupKey: batch.groupKey,
+    channel,
+    threadTs: thread.threadTs,
+    status: c.kind,
+    labels: c.alert.labels,
+    startsAt: c.alert.startsAt,
+    ...(c.kind === 'resolved' ? { endsAt: c.alert.endsAt } : {}),
+    fingerprint: c.alert.fingerprint,
+    receivedAt: batch.receivedAt,
+  });
+
+  // Newly crash-looping pods get a diagnosis of their own (a few per round); the rest are listed.
+  const seenPods = new Set<string>();
+  const diagnosed: ListedChange[] = [];
+  const storm = poster.depthFor(channel) >= STORM_DEPTH;
+  const allowed = Math.min(storm ? 1 : deps.maxDiagnoses, deps.budget ? deps.budget.left(batch.groupKey, now.getTime()) : Infinity);
+  for (const c of changes) {
+    if (diagnosed.length >= allowed) break;
+    if (c.kind !== 'firing' || !diagnosable(c.alert) || !deps.isCrashLoop(c.alert.labels)) continue;
+    const key = `${c.alert.labels['namespace']}/${c.alert.labels['pod']}/${c.alert.labels['container'] ?? ''}`;
+    if (seenPods.has(key)) continue;
+    seenPods.add(key);
+    diagnosed.push(c);
+  }
+  const listed = changes.filter((c) => !diagnosed.includes(c));
+  const common = batch.commonLabels;
+  const parts = Math.ceil(listed.length / ALERTS_PER_REPLY);
+  const undiagnosed = listed.some((c) => c.kind === 'firing' && diagnosable(c.alert) && deps.isCrashLoop(c.alert.labels));
+  const note = undiagnosed ? 'Crash-looping pods beyond the first few are listed, not diagnosed, to keep the thread readable.' : undefined;
+  for (let i = 0; i < parts; i++) {
+    const chunk = listed.slice(i * ALERTS_PER_REPLY, (i + 1) * ALERTS_PER_REPLY);
+    await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(listReply(chunk, common, now, { index: i + 1, of: parts }, note)), unfurl_links: false });
+    posted++;
+    await mark(chunk);
+  }
+  for (const c of diagnosed) {
+    const e = event(c);
+    const lead: Block[] = [];
+    for (const h of deps.hooks()) {
+      if (!h.annotate) continue;
+      try {
+        lead.push(...((await h.annotate(e)) ?? []));
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'an alert annotate hook failed; posting the diagnosis without it');
+      }
+    }
+    const l = c.alert.labels;
+    deps.budget?.spend(batch.groupKey, now.getTime());
+    const r = await deps.diagnoser.diagnose({ namespace: l['namespace']!, pod: l['pod']!, ...(l['container'] ? { container: l['container'] } : {}), labels: l, lead });
+    await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
+    posted++;
+    await mark([c]);
+  }
+
+  // The parent shows the group's state now; a failed update is corrected by the next one.
+  poster.update({ channel, ts: thread.threadTs, ...parentMessage(batch, counts(), now) }).catch((err: unknown) => {
+    log.warn({ err: (err as Error).message, channel }, 'could not update an alert thread\'s parent message');
+  });
+
+  for (const c of changes) {
+    if (!deps.isCrashLoop(c.alert.labels)) continue;
+    for (const h of deps.hooks()) {
+      try {
+        h.observed?.(event(c));
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'an alert observed hook failed');
+      }
+    }
+  }
+  return { posted, changes: changes.length };
+}

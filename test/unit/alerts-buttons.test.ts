@@ -1,0 +1,137 @@
+// Silence buttons: signed values with an expiry, which buttons a diagnosis offers, and the click
+// handlers' refusals and silences (Alertmanager's API served by nock).
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import nock from 'nock';
+import pino from 'pino';
+import { ButtonSigner, epochSeconds } from '../../src/alerts/button-values.ts';
+import { Diagnoser, SILENCE_ACTION, UNSILENCE_ACTION, windowForSilence } from '../../src/alerts/diagnoser.ts';
+import { BackupActivity } from '../../src/alerts/backup-activity.ts';
+import type { WindowState } from '../../src/alerts/backup-activity.ts';
+import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
+import { SilencesClient } from '../../src/alerts/silences.ts';
+import { silenceActions, silenceMarker } from '../../src/alerts/silence-actions.ts';
+import { AccessControl } from '../../src/access.ts';
+import { AuditLog } from '../../src/audit.ts';
+import type { AuditRecord } from '../../src/audit.ts';
+import type { CommandContext, Services } from '../../src/command/context.ts';
+
+const log = pino({ level: 'silent' });
+const AM = 'http://alertmanager.test:9093';
+const LABELS = { alertname: 'KubePodCrashLooping', namespace: 'media', pod: 'plex-5d8c7b9f6d-abcde', container: 'plex' };
+
+afterEach(() => nock.cleanAll());
+
+describe('ButtonSigner', () => {
+  const signer = new ButtonSigner('xoxb-one');
+  const now = new Date('2030-03-10T02:10:00Z');
+  it('round-trips a value until its expiry', () => {
+    const v = signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 });
+    assert.deepEqual(signer.decode(v, now), { ok: true, value: { k: '1h', l: LABELS, x: epochSeconds(now) + 60 } });
+    const late = signer.decode(v, new Date(now.getTime() + 61_000));
+    assert.equal(late.ok, false);
+    assert.equal(!late.ok && late.reason, 'expired');
+  });
+  it('refuses a value changed after signing, signed with another key, or garbage', () => {
+    const v = signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 });
+    const [body, mac] = v.split('.');
+    const changed = Buffer.from(Buffer.from(body!, 'base64url').toString().replace('plex-', 'sonarr-')).toString('base64url');
+    assert.deepEqual(signer.decode(`${changed}.${mac}`, now), { ok: false, reason: 'invalid' });
+    assert.deepEqual(new ButtonSigner('xoxb-two').decode(v, now), { ok: false, reason: 'invalid' });
+    assert.deepEqual(signer.decode('nonsense', now), { ok: false, reason: 'invalid' });
+    assert.ok(v.length < 2000, 'fits a button value');
+  });
+});
+
+function windowState(over: Partial<WindowState>): WindowState {
+  const start = new Date('2030-03-10T02:00:00Z');
+  return { name: 'pbs', zone: 'UTC', mode: 'annotate', open: false, inGrace: false, transientPod: false, instance: { name: 'pbs', start, end: new Date('2030-03-10T03:30:00Z'), graceEnd: new Date('2030-03-10T03:45:00Z'), id: 'pbs@x' }, ...over };
+}
+
+describe('which silence buttons a diagnosis offers', () => {
+  it('"until the window ends" only when a window is open (or in grace), or the crash is a known transient', () => {
+    assert.equal(windowForSilence([windowState({})], false), undefined);
+    assert.equal(windowForSilence([windowState({ open: true })], false)?.name, 'pbs');
+    assert.equal(windowForSilence([windowState({ inGrace: true })], false)?.name, 'pbs');
+    assert.equal(windowForSilence([windowState({})], true)?.name, 'pbs');
+    assert.equal(windowForSilence([windowState({ name: 'a', open: true }), windowState({ name: 'b', open: true, transientPod: true })], false)?.name, 'b');
+  });
+
+  it('the window button ends at the window\'s end + grace and expires with it', () => {
+    const signer = new ButtonSigner('xoxb-one');
+    const d = new Diagnoser({ patterns: DEFAULT_PATTERNS, activity: new BackupActivity({ windows: [] }), signer, buttonTtlMs: 12 * 3600_000 });
+    const now = new Date('2030-03-10T02:10:00Z');
+    const buttons = d.silenceButtons({ ...LABELS, severity: 'warning' }, [windowState({ open: true })], false, now);
+    assert.deepEqual(buttons.map((b) => b.text), ['Silence until pbs ends (03:45 UTC)', 'Silence 1 h', 'Silence 4 h']);
+    const w = signer.decode(buttons[0]!.value, now);
+    assert.ok(w.ok && w.value.k === 'window');
+    assert.equal(w.ok && w.value.k === 'window' ? w.value.e : 0, epochSeconds(new Date('2030-03-10T03:45:00Z')));
+    assert.equal(w.ok ? w.value.x : 0, epochSeconds(new Date('2030-03-10T03:45:00Z')));
+    const h = signer.decode(buttons[1]!.value, now);
+    assert.deepEqual(h.ok && h.value.l, LABELS, 'scoped to alertname, namespace, pod and container only');
+    assert.equal(h.ok ? h.value.x : 0, epochSeconds(now) + 12 * 3600);
+  });
+});
+
+describe('silence button clicks', () => {
+  const signer = new ButtonSigner('xoxb-one');
+  const now = new Date('2030-03-10T02:10:00Z');
+  const audits: AuditRecord[] = [];
+  const audit = new AuditLog(log);
+  audit.onRecord((r) => audits.push(r));
+  const services = {
+    log, audit,
+    access: new AccessControl({ operators: { users: ['U0OLIVE01'], groups: [] }, channels: [], log }),
+  } as unknown as Services;
+  const ctx = (user: string): CommandContext => ({ actor: { id: user, name: 'olive', via: 'slack' }, channel: 'C0ALERTS1', services, now: () => now, notify: async () => {} });
+  const handlers = silenceActions({ silences: new SilencesClient({ baseUrl: AM }), signer });
+  const click = (actionId: string, value: string, user = 'U0OLIVE01') =>
+    handlers[actionId]!({ actionId, value, actor: { id: user, via: 'slack' }, channel: 'C0ALERTS1', messageTs: '2.0', threadTs: '1.0' }, ctx(user));
+
+  it('a non-operator is refused before anything reaches Alertmanager', async () => {
+    const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 }), 'U0NORA001');
+    assert.match(r.ephemeral!.text, /Only operators/);
+    assert.equal(audits.at(-1)!.outcome, 'denied');
+  });
+
+  it('a late click is refused with when it expired', async () => {
+    const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) - 1 }));
+    assert.match(r.ephemeral!.text, /This button expired at 02:09 UTC/);
+    assert.equal(audits.at(-1)!.outcome, 'expired');
+  });
+
+  it('"until the window ends" creates a silence ending at the window\'s end + grace, with our marker, and posts it with an Unsilence button', async () => {
+    let posted: { matchers: unknown; endsAt: string; createdBy: string; comment: string } | undefined;
+    nock(AM).get('/api/v2/silences').reply(200, []);
+    nock(AM).post('/api/v2/silences', (b) => { posted = b; return true; }).reply(200, { silenceID: 'abcdef12-3456-7890-abcd-ef1234567890' });
+    const r = await click(SILENCE_ACTION, signer.encode({ k: 'window', l: LABELS, x: epochSeconds(now) + 3600, e: epochSeconds(new Date('2030-03-10T03:45:00Z')), w: 'pbs' }));
+    assert.ok(posted);
+    assert.equal(posted.endsAt, '2030-03-10T03:45:00.000Z');
+    assert.equal(posted.createdBy, 'olive (Slack U0OLIVE01)');
+    assert.ok(posted.comment.includes(silenceMarker(LABELS)));
+    assert.match(posted.comment, /until the pbs window ends/);
+    const note = r.thread![0]!;
+    assert.match(JSON.stringify(note.blocks), /silenced `media\/plex-5d8c7b9f6d-abcde \(plex\)` KubePodCrashLooping until the pbs window ends, until 03:45 UTC/);
+    assert.match(JSON.stringify(note.blocks), /#\/silences\/abcdef12-3456-7890-abcd-ef1234567890\|abcdef12/);
+    const unsilence = note.blocks.find((b) => b.type === 'actions');
+    assert.ok(unsilence && unsilence.type === 'actions' && unsilence.buttons[0]!.actionId === UNSILENCE_ACTION);
+    assert.equal(audits.at(-1)!.outcome, 'succeeded');
+  });
+
+  it('a second click finds the silence already made instead of stacking another', async () => {
+    nock(AM).get('/api/v2/silences').reply(200, [{
+      id: 'abcdef12-3456', status: { state: 'active' }, updatedAt: now.toISOString(), matchers: [], startsAt: now.toISOString(),
+      endsAt: '2030-03-10T06:10:00Z', createdBy: 'olive (Slack U0OLIVE01)', comment: `x ${silenceMarker(LABELS)}`,
+    }]);
+    const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 }));
+    assert.match(r.ephemeral!.text, /Already silenced/);
+    assert.ok(nock.isDone());
+  });
+
+  it('an Alertmanager failure is reported to the clicker and audited as failed', async () => {
+    nock(AM).get('/api/v2/silences').reply(500, 'boom');
+    const r = await click(SILENCE_ACTION, signer.encode({ k: '4h', l: LABELS, x: epochSeconds(now) + 60 }));
+    assert.match(r.ephemeral!.text, /Could not silence/);
+    assert.equal(audits.at(-1)!.outcome, 'failed');
+  });
+});
