@@ -170,7 +170,7 @@ function unknown(e: CrashEvidence, lines: Line[], base: Record<string, string>):
         : "No known crash pattern matched and there is no log from the previous container to go on.",
     nextStep: fill(
       "Read the previous container's log: `{{logsCommand}}`, and the pod's events: `kubectl -n {{namespace}} describe pod {{pod}}`. " +
-        "If this crash recurs, add a pattern for it under alerts.crashPatterns in the configuration.",
+        "If this crash recurs, add a pattern for it under alerts.patterns in the configuration.",
       vars,
     ),
     evidence: bound([...state, ...logTail]),

@@ -141,9 +141,9 @@ function regexesOf(p: { match: { logRegex?: string | string[] | undefined; podRe
 
 /**
  * Validates user-supplied patterns; throws one Error whose message lists every problem
- * with its path, e.g. `alerts.crashPatterns[0].match.logRegex: not a valid regular expression (…)`.
+ * with its path, e.g. `alerts.patterns[0].match.logRegex: not a valid regular expression (…)`.
  */
-export function parseCrashPatterns(input: unknown, where = "alerts.crashPatterns"): CrashPattern[] {
+export function parseCrashPatterns(input: unknown, where = "alerts.patterns"): CrashPattern[] {
   const result = crashPatternsSchema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${where}${formatPath(issue.path)}: ${issue.message}`);
