@@ -503,11 +503,11 @@ describe("user patterns", () => {
   it("that are invalid are rejected with the field and the reason", () => {
     const reject = (input: unknown, message: RegExp) => assert.throws(() => parseCrashPatterns(input), message);
     const ok = { id: "p", title: "t", cause: "c", nextStep: "n" };
-    reject([{ ...ok, match: { logRegex: "oplog (is locked" } }], /alerts\.crashPatterns\[0\]\.match\.logRegex: not a valid regular expression \(.*Unterminated group/);
-    reject([{ ...ok, match: { logRegex: ["ok", "bad["] } }], /alerts\.crashPatterns\[0\]\.match\.logRegex(\[1\])?: /);
-    reject([{ ...ok, match: {} }], /alerts\.crashPatterns\[0\]\.match: needs at least one of logRegex/);
-    reject([{ ...ok, match: { logregex: "x" } }], /alerts\.crashPatterns\[0\]\.match: Unrecognized key.*logregex/);
-    reject([{ ...ok, match: { exitCode: "1" } }], /alerts\.crashPatterns\[0\]\.match\.exitCode: /);
+    reject([{ ...ok, match: { logRegex: "oplog (is locked" } }], /alerts\.patterns\[0\]\.match\.logRegex: not a valid regular expression \(.*Unterminated group/);
+    reject([{ ...ok, match: { logRegex: ["ok", "bad["] } }], /alerts\.patterns\[0\]\.match\.logRegex(\[1\])?: /);
+    reject([{ ...ok, match: {} }], /alerts\.patterns\[0\]\.match: needs at least one of logRegex/);
+    reject([{ ...ok, match: { logregex: "x" } }], /alerts\.patterns\[0\]\.match: Unrecognized key.*logregex/);
+    reject([{ ...ok, match: { exitCode: "1" } }], /alerts\.patterns\[0\]\.match\.exitCode: /);
     reject([{ ...ok, match: { exitCode: 1 }, nextStep: "raise to {{nextmemorytier}}" }], /nextStep: unknown placeholder \{\{nextmemorytier\}\}/);
     reject([{ ...ok, id: "has space", match: { exitCode: 1 } }], /\.id: must be letters/);
     reject([{ ...ok, match: { exitCode: 1 } }, { ...ok, match: { exitCode: 2 } }], /\[1\]\.id: duplicate pattern id "p"/);
