@@ -1,4 +1,5 @@
 /** `/backup`: the state of VolSync backups, and safe actions on them. */
+import { windowCommand } from '../src/backup-window/index.ts';
 import type { CommandFamily } from '../src/command/registry.ts';
 import type { ActionHandler } from '../src/command/context.ts';
 import type { BackupCache } from '../src/backup/backup-cache.ts';
@@ -42,6 +43,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'window',
         summary: 'Whether a backup window is open, when the next opens and closes, and the alerts and silences it owns.',
         args: [],
+        handler: windowCommand,
       },
     ],
   };

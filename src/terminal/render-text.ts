@@ -13,7 +13,8 @@ export function mrkdwnToText(s: string): string {
     .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, '@$1')
     .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s).,:;!?]|$)/gm, '$1$2')
     .replace(/(^|[\s(])_([^_\n]+)_(?=[\s).,:;!?]|$)/gm, '$1$2')
-    .replace(/:(warning|white_check_mark|x|large_green_circle|red_circle|large_yellow_circle|hourglass_flowing_sand|zzz|arrows_counterclockwise|lock|information_source|rotating_light|mute|bell):\s?/g, '')
+    // Emoji shortcodes (:warning:, :white_circle:) mean nothing in a terminal.
+    .replace(/(^|[\s(]):[a-z][a-z0-9_+-]*[a-z0-9]:(?=[\s)]|$)\s?/gm, '$1')
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
     .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => spans[Number(i)] ?? '');
 }
