@@ -1,0 +1,136 @@
+/**
+ * What an operator needs to see before a lock is removed: every lock with its verdict, and the
+ * mover pods that use the repository right now. Pods are listed once per request (the namespace of
+ * the source: that is where its movers, and the pods named in its locks, live).
+ */
+import { createHash } from 'node:crypto';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Kube } from '../kube/client.ts';
+import { VOLSYNC, kubeErrorLine } from '../kube/client.ts';
+import { UserError } from '../errors.ts';
+import { listLocks, localHostFacts, podPhaseLookup, verdictFor } from '../restic/index.ts';
+import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../restic/index.ts';
+import type { UnlockSource } from './source.ts';
+
+export interface LockEvidence {
+  lock: ResticLock;
+  verdict: LockVerdict;
+}
+
+export interface MoverPod {
+  name: string;
+  phase: string;
+  /** The source or destination whose Job made it. */
+  owner: string;
+  kind: 'source' | 'destination';
+  since?: Date;
+}
+
+export interface Evidence {
+  at: Date;
+  locks: LockEvidence[];
+  /** Mover pods of this source, and of destinations restoring from the same Secret, that are Running or Pending. */
+  movers: MoverPod[];
+  facts: HostFacts;
+}
+
+const ACTIVE = new Set(['Running', 'Pending']);
+
+export async function listPods(kube: Kube, namespace: string): Promise<V1Pod[]> {
+  try {
+    return (await kube.core.listNamespacedPod({ namespace })).items ?? [];
+  } catch (err) {
+    throw new UserError(kubeErrorLine(err, `list pods in ${namespace}`, kube));
+  }
+}
+
+/** Names of ReplicationDestinations in the namespace that restore from `secretName` (their movers use the same repository). */
+export async function destinationsUsing(kube: Kube, namespace: string, secretName: string): Promise<string[]> {
+  try {
+    const res = (await kube.custom.listNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.destinations, namespace })) as {
+      items?: Array<{ metadata?: { name?: string }; spec?: { restic?: { repository?: string } } }>;
+    };
+    return (res.items ?? []).filter((d) => d.spec?.restic?.repository === secretName).map((d) => d.metadata?.name ?? '').filter(Boolean);
+  } catch {
+    // No ReplicationDestination CRD, no right to list them, or the API server is busy: the source's
+    // own movers still count, and the verdicts of the locks do not depend on this.
+    return [];
+  }
+}
+
+function jobOf(pod: V1Pod): string | undefined {
+  const l = pod.metadata?.labels;
+  return l?.['batch.kubernetes.io/job-name'] ?? l?.['job-name'];
+}
+
+/** VolSync's mover Jobs are volsync-src-<source> and volsync-dst-<destination>; their pods are active while Running or Pending. */
+export function activeMovers(pods: readonly V1Pod[], source: string, destinations: readonly string[] = []): MoverPod[] {
+  const owners = new Map<string, { owner: string; kind: MoverPod['kind'] }>([[`volsync-src-${source}`, { owner: source, kind: 'source' }]]);
+  for (const d of destinations) owners.set(`volsync-dst-${d}`, { owner: d, kind: 'destination' });
+  const out: MoverPod[] = [];
+  for (const pod of pods) {
+    const job = jobOf(pod);
+    const owner = job ? owners.get(job) : undefined;
+    const phase = pod.status?.phase ?? 'Unknown';
+    if (!owner || !ACTIVE.has(phase) || pod.metadata?.deletionTimestamp) continue;
+    const started = pod.status?.startTime ?? pod.metadata?.creationTimestamp;
+    out.push({ name: pod.metadata?.name ?? '', phase, ...owner, ...(started ? { since: new Date(started) } : {}) });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Facts for the verdicts: this host's processes, and the phase of each pod by the hostname it gives its containers. */
+export function factsFrom(pods: readonly V1Pod[]): HostFacts {
+  return localHostFacts(
+    podPhaseLookup(pods.map((p) => ({ name: p.metadata?.name ?? '', hostname: p.spec?.hostname, phase: p.status?.phase }))),
+  );
+}
+
+/** Every lock with its verdict, and the active movers, from one pod list. */
+export async function gatherEvidence(
+  kube: Kube,
+  source: UnlockSource,
+  target: ResticTarget,
+  secretName: string,
+  restic: RunResticOptions,
+  now: () => Date,
+): Promise<Evidence> {
+  const namespace = source.metadata?.namespace ?? '';
+  const name = source.metadata?.name ?? '';
+  const [pods, destinations, locks] = await Promise.all([
+    listPods(kube, namespace),
+    destinationsUsing(kube, namespace, secretName),
+    listLocks(target, restic),
+  ]);
+  const facts = factsFrom(pods);
+  const at = now();
+  return {
+    at,
+    locks: locks.map((lock) => ({ lock, verdict: verdictFor(lock, at, facts) })),
+    movers: activeMovers(pods, name, destinations),
+    facts,
+  };
+}
+
+/** Why a second operator must approve removing every lock, or undefined. */
+export function secondApproverReason(evidence: Pick<Evidence, 'locks' | 'movers'>): string | undefined {
+  const live = evidence.locks.filter((l) => l.verdict.verdict === 'live');
+  const reasons: string[] = [];
+  if (live.length) reasons.push(`${live.length === 1 ? 'lock' : 'locks'} ${live.map((l) => `\`${l.lock.shortId}\``).join(', ')} ${live.length === 1 ? 'is' : 'are'} live`);
+  if (evidence.movers.length) reasons.push(`mover pod ${evidence.movers.map((m) => `\`${m.name}\` (${m.phase})`).join(', ')} ${evidence.movers.length === 1 ? 'is' : 'are'} active`);
+  return reasons.length ? reasons.join(' and ') : undefined;
+}
+
+/**
+ * Binds a confirmation to what was shown: the repository (source UID and Secret), who asked, and
+ * the exact set of lock IDs. Any difference at execution time means the evidence is out of date.
+ */
+export function lockDigest(input: { sourceUid: string; namespace: string; secretName: string; requester: string; lockIds: readonly string[] }): string {
+  const canonical = JSON.stringify({
+    source: input.sourceUid,
+    repository: `${input.namespace}/${input.secretName}`,
+    requester: input.requester,
+    locks: [...input.lockIds].sort(),
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}

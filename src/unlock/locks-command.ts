@@ -1,0 +1,66 @@
+/** `/restic locks <namespace> <app>`: every lock of the app's repository, judged. Read-only. */
+import type { CommandContext } from '../command/context.ts';
+import type { Block, Reply } from '../reply.ts';
+import { errorReply } from '../reply.ts';
+import { formatInstant } from '../restic/index.ts';
+import type { Evidence } from './evidence.ts';
+import { gatherEvidence } from './evidence.ts';
+import { asUserErrors } from './failure.ts';
+import { lockBlocks, moverLine, plural, summaryLine } from './render.ts';
+import { withRepository } from './repository.ts';
+import { resticOptions } from './restic-options.ts';
+import { resolveSource } from './source.ts';
+
+export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
+
+/** What to do about the locks shown, one line per kind that is there. */
+export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): string[] {
+  const of = (v: string) => evidence.locks.filter((l) => l.verdict.verdict === v);
+  const stale = of('stale');
+  const orphaned = of('orphaned');
+  const live = of('live');
+  const steps: string[] = [];
+  if (stale.length) steps.push(`• \`/restic unlock ${namespace} ${name}\` removes the ${plural(stale.length, 'stale lock')} (restic's own rule).`);
+  if (orphaned.length) {
+    const first = orphaned.map((l) => l.verdict.staleAt.getTime()).sort((a, b) => a - b)[0]!;
+    steps.push(
+      `• The ${plural(orphaned.length, 'orphaned lock')} ${orphaned.length === 1 ? 'is' : 'are'} dead but restic calls ${orphaned.length === 1 ? 'it' : 'them'} stale only from ${formatInstant(new Date(first))}; until then \`/restic unlock ${namespace} ${name} --remove-all\` clears ${orphaned.length === 1 ? 'it' : 'them'}, after an operator confirms.`,
+    );
+  }
+  if (live.length) {
+    steps.push(`• The ${plural(live.length, 'live lock')} ${live.length === 1 ? 'belongs' : 'belong'} to a restic that is still running: leave ${live.length === 1 ? 'it' : 'them'}. Removing ${live.length === 1 ? 'it' : 'them'} anyway takes two operators.`);
+  }
+  return steps;
+}
+
+export async function resticLocks(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
+  const kube = ctx.services.kube;
+  if (!kube) return errorReply(NO_CLUSTER);
+  const source = await resolveSource(kube, namespace, app, '/restic locks');
+  const name = source.metadata?.name ?? app;
+  const target = `${namespace}/${name}`;
+  const { evidence, secretName } = await withRepository(kube, source, (repo) =>
+    asUserErrors(async () => ({
+      evidence: await gatherEvidence(kube, source, repo.target, repo.secretName, resticOptions(ctx), ctx.now),
+      secretName: repo.secretName,
+    })),
+  );
+  const problems = evidence.locks.some((l) => l.verdict.verdict !== 'live');
+  const steps = nextSteps(evidence, namespace, name);
+  const blocks: Block[] = [
+    { type: 'header', text: `restic locks · ${target}` },
+    { type: 'section', text: [summaryLine(evidence, target), ...steps].join('\n') },
+    ...lockBlocks(evidence),
+    {
+      type: 'context',
+      elements: [
+        moverLine(evidence.movers, evidence.at),
+        `Source \`${target}\`${name !== app ? ` (matched \`${app}\`)` : ''} · Secret \`${secretName}\` · read ${formatInstant(evidence.at)}`,
+      ],
+    },
+  ];
+  const text = evidence.locks.length
+    ? `${plural(evidence.locks.length, 'lock')} in the repository of ${target}: ${evidence.locks.map((l) => `${l.lock.shortId} ${l.verdict.verdict}`).join(', ')}`
+    : `No locks in the repository of ${target}.`;
+  return { text, blocks, visibility: 'ephemeral', tone: problems ? 'warn' : evidence.locks.length ? 'info' : 'ok' };
+}

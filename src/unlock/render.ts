@@ -1,0 +1,80 @@
+/**
+ * How locks, movers and people are shown: short lines that read on a phone, problems first
+ * (orphaned, then stale, then live), one section per lock.
+ */
+import type { Actor } from '../command/context.ts';
+import type { Block } from '../reply.ts';
+import { escapeMrkdwn } from '../reply.ts';
+import { formatAge, formatInstant, repositoryBlocks } from '../restic/index.ts';
+import type { Verdict } from '../restic/index.ts';
+import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
+
+const ORDER: Record<Verdict, number> = { orphaned: 0, stale: 1, live: 2 };
+const ICON: Record<Verdict, string> = { orphaned: ':red_circle:', stale: ':large_yellow_circle:', live: ':large_green_circle:' };
+/** More than this many locks are counted, not listed one by one (Slack allows 50 blocks). */
+export const MAX_LISTED_LOCKS = 20;
+
+export function sortLocks(locks: readonly LockEvidence[]): LockEvidence[] {
+  return [...locks].sort((a, b) => ORDER[a.verdict.verdict] - ORDER[b.verdict.verdict] || a.lock.time.getTime() - b.lock.time.getTime());
+}
+
+/** "<@U123>" in Slack, the name in the terminal. */
+export function who(actor: Pick<Actor, 'id' | 'name' | 'via'>): string {
+  return actor.via === 'slack' ? `<@${actor.id}>` : escapeMrkdwn(actor.name ?? actor.id);
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "1 orphaned, 1 stale, 1 live" in problem order. */
+export function verdictCounts(locks: readonly LockEvidence[]): string {
+  const counts = new Map<Verdict, number>();
+  for (const l of locks) counts.set(l.verdict.verdict, (counts.get(l.verdict.verdict) ?? 0) + 1);
+  return (['orphaned', 'stale', 'live'] as const).filter((v) => counts.get(v)).map((v) => `${counts.get(v)} ${v}`).join(', ');
+}
+
+function reasonText(e: LockEvidence): string {
+  // The verdict already heads the section; the reason's own "Stale:" prefix would repeat it.
+  const r = e.verdict.reason.replace(/^(Stale|Orphaned|Live):\s*/, '');
+  return r.charAt(0).toUpperCase() + r.slice(1);
+}
+
+export function lockSection(e: LockEvidence, now: Date): Block {
+  const { lock, verdict } = e;
+  const kind = lock.exclusive ? 'exclusive' : 'shared';
+  const age = now.getTime() - lock.time.getTime();
+  const lines = [
+    `${ICON[verdict.verdict]} *${verdict.verdict}* · \`${lock.shortId}\` · ${kind}`,
+    `Host \`${escapeMrkdwn(lock.hostname)}\` · PID ${lock.pid}${lock.username ? ` · ${escapeMrkdwn(lock.username)}` : ''}`,
+    `Created ${formatInstant(lock.time)} · ${age >= 0 ? `${formatAge(age)} ago` : 'in the future (clock skew)'}`,
+    escapeMrkdwn(reasonText(e)),
+    `_Blocks ${verdict.blocks.operations.join(', ')}_`,
+  ];
+  return { type: 'section', text: lines.join('\n') };
+}
+
+export function lockBlocks(evidence: Pick<Evidence, 'locks' | 'at'>): Block[] {
+  const sorted = sortLocks(evidence.locks);
+  const blocks: Block[] = sorted.slice(0, MAX_LISTED_LOCKS).map((e) => lockSection(e, evidence.at));
+  const rest = sorted.slice(MAX_LISTED_LOCKS);
+  if (rest.length) {
+    blocks.push({ type: 'context', elements: [`…and ${plural(rest.length, 'more lock')} (${verdictCounts(rest)}), not listed one by one.`] });
+  }
+  return blocks;
+}
+
+export function moverLine(movers: readonly MoverPod[], now: Date): string {
+  if (movers.length === 0) return 'Mover pods using this repository now: none running.';
+  const list = movers.map((m) => `\`${m.name}\` ${m.phase}${m.since ? ` for ${formatAge(now.getTime() - m.since.getTime())}` : ''}${m.kind === 'destination' ? ` (restore ${escapeMrkdwn(m.owner)})` : ''}`);
+  return `:arrows_counterclockwise: Mover ${movers.length === 1 ? 'pod' : 'pods'} using this repository now: ${list.join(', ')}.`;
+}
+
+/** The one-paragraph summary at the top: how many locks, what they block together. */
+export function summaryLine(evidence: Pick<Evidence, 'locks'>, target: string): string {
+  const n = evidence.locks.length;
+  if (n === 0) return `:white_check_mark: No locks in the repository of \`${target}\`: nothing blocks backups, forget or prune.`;
+  const problems = evidence.locks.some((l) => l.verdict.verdict !== 'live');
+  const blocks = repositoryBlocks(evidence.locks.map((l) => l.lock));
+  return `${problems ? ':warning:' : ':lock:'} ${plural(n, 'lock')} in the repository of \`${target}\`: ${verdictCounts(evidence.locks)}. ${blocks?.summary ?? ''}`.trim();
+}

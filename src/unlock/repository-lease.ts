@@ -1,0 +1,60 @@
+/**
+ * One Lease per repository, in the source's namespace: every bot action that changes the locks of
+ * a repository (plain unlock, --remove-all) runs while holding it, so two of them never overlap,
+ * also across replicas. The holder string names the person, so the loser can be told who it is.
+ */
+import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
+import type { Actor } from '../command/context.ts';
+import type { Kube } from '../kube/client.ts';
+import { LeaseHeldError, withLease } from '../kube/lease.ts';
+import type { LeaseOptions } from '../kube/lease.ts';
+import { UserError } from '../errors.ts';
+import { escapeMrkdwn } from '../reply.ts';
+
+/** Long enough to survive a slow API call; withLease renews it every third of this while working. */
+export const LEASE_SECONDS = 60;
+
+/** backup-bot-restic-<source>, cut with a hash suffix when the source name is too long for a name. */
+export function leaseName(source: string): string {
+  const name = `backup-bot-restic-${source}`;
+  if (name.length <= 253) return name;
+  return `${name.slice(0, 240).replace(/[-.]+$/, '')}-${createHash('sha256').update(source).digest('hex').slice(0, 10)}`;
+}
+
+/** "slack:U0123ALICE (alice) via backup-bot on <host>": readable in kubectl, parseable for a mention. */
+export function holderFor(actor: Actor): string {
+  return `${actor.via}:${actor.id}${actor.name ? ` (${actor.name})` : ''} via backup-bot on ${hostname()}`;
+}
+
+/** The holder string as a Slack mention when it names a Slack user. */
+export function describeHolder(holder: string): string {
+  const m = /^slack:([UW][A-Z0-9]+)\b(.*)$/.exec(holder);
+  if (m) return `<@${m[1]}>${escapeMrkdwn(m[2] ?? '')}`;
+  return escapeMrkdwn(holder.replace(/^terminal:/, ''));
+}
+
+export function repositoryLease(kube: Kube, namespace: string, source: string, actor: Actor): LeaseOptions {
+  return {
+    kube,
+    namespace,
+    name: leaseName(source),
+    holder: holderFor(actor),
+    durationSeconds: LEASE_SECONDS,
+    labels: { 'app.kubernetes.io/component': 'restic-unlock' },
+  };
+}
+
+/** Runs `work` under the repository's Lease; a held Lease becomes one line naming its holder. */
+export async function underRepositoryLease<T>(opts: LeaseOptions, target: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  try {
+    return await withLease(opts, work);
+  } catch (err) {
+    if (err instanceof LeaseHeldError) {
+      throw new UserError(
+        `Another unlock of \`${target}\` is running: Lease \`${opts.namespace}/${opts.name}\` is held by ${describeHolder(err.holder)} (until ${err.expiresAt.toISOString().slice(11, 19)} UTC unless renewed). Nothing was done; try again when it has finished.`,
+      );
+    }
+    throw err;
+  }
+}
