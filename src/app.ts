@@ -14,8 +14,11 @@ import type { GroupResolver } from './access.ts';
 import type { Services } from './command/context.ts';
 import { commandSet } from './command/dispatch.ts';
 import type { CommandSet } from './command/dispatch.ts';
-import { backupCommands } from '../commands/backup.ts';
-import { resticCommands } from '../commands/restic.ts';
+import { backupActions, backupCommands } from '../commands/backup.ts';
+import type { BackupCommandDeps } from '../commands/backup.ts';
+import { BackupCache } from './backup/backup-cache.ts';
+import { stopFollowing } from './backup/run.ts';
+import { resticActions, resticCommands } from '../commands/restic.ts';
 import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
@@ -24,6 +27,10 @@ import { botNamespace, loadKube } from './kube/client.ts';
 import { LeaseLeadership, SingleReplica } from './leader.ts';
 import { ConfigMapConfirmationStore, Confirmations, MemoryConfirmationStore } from './confirm/confirmations.ts';
 import type { Kube } from './kube/client.ts';
+import { startAlerts } from './alerts/start-alerts.ts';
+import type { Alerts } from './alerts/start-alerts.ts';
+import { startBackupWindows } from '../schedules/backup-window.ts';
+import type { BackupWindows } from '../schedules/backup-window.ts';
 
 export interface Bot {
   config: Config;
@@ -46,8 +53,8 @@ export interface StartOptions {
   listenHost?: string;
 }
 
-export function buildCommands(): CommandSet {
-  return commandSet([backupCommands(), resticCommands()], {});
+export function buildCommands(deps: { backup?: BackupCommandDeps } = {}): CommandSet {
+  return commandSet([backupCommands(deps.backup), resticCommands()], { ...backupActions(deps.backup), ...resticActions() });
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
@@ -56,7 +63,6 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const metrics = new Metrics({ defaultMetrics: true });
   const server = new HttpServer(log, metrics);
   const audit = new AuditLog(log);
-  const commands = buildCommands();
 
   let groups: GroupResolver | undefined;
   if (env.botToken) {
@@ -75,6 +81,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const leaseLeadership = kube && env.mode !== 'terminal' ? new LeaseLeadership(kube, { namespace: botNamespace(kube), log }) : undefined;
   const services: Services = { config, log, access, audit, kube, confirmations, leadership: leaseLeadership ?? new SingleReplica() };
   leaseLeadership?.start();
+  // A running Slack bot answers /backup status from watches; the terminal lists on demand.
+  const backupCache = kube && env.mode !== 'terminal' ? new BackupCache(kube, log) : undefined;
+  backupCache?.start();
+  const commands = buildCommands({ backup: { cache: backupCache } });
   if (kube) {
     server.readiness('kubernetes', async () => {
       try {
@@ -87,10 +97,20 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
 
   let slack: SlackTransport | undefined;
+  let alerts: Alerts | undefined;
+  let windows: BackupWindows | undefined;
   if (env.mode !== 'terminal') {
     slack = createSlackTransport({ config, log, server, metrics, commands, services });
     const transport = slack;
     server.readiness('slack', () => transport.notReady());
+    alerts = startAlerts({ config, log, server, metrics, commands, kube, slack });
+    // Window ticks, silences and summaries run on the leader only (services.leadership).
+    windows = startBackupWindows({
+      services: { ...services, slack: { client: slack.client, poster: slack.poster } },
+      threads: alerts.threads,
+      ...(alerts.silences ? { silences: alerts.silences } : {}),
+    });
+    alerts.addHooks(windows.hooks);
   }
 
   let port: number | undefined;
@@ -104,6 +124,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
 
   const stop = async () => {
+    await windows?.stop();
+    await alerts?.stop();
+    stopFollowing();
+    await backupCache?.stop();
     await leaseLeadership?.stop();
     await slack?.stop();
     await server.close();
@@ -113,6 +137,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     try {
       await slack.start();
     } catch (err) {
+      await backupCache?.stop();
       await server.close();
       throw err;
     }
