@@ -14,6 +14,12 @@ import {
   setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { listLocks, type ResticTarget } from '../../../src/restic/index.ts';
+import { holdLock, initWithSnapshot, resticBinary } from '../restic.ts';
 
 /** Any manifest: KubernetesObject only types the header fields. */
 type Manifest = KubernetesObject & Record<string, unknown>;
@@ -92,7 +98,7 @@ function sampleSecretData(ns: string, pvc: string): Record<string, string> {
   };
 }
 
-function objects(now: number): Manifest[] {
+function objects(now: number, secretOverrides: Record<string, Record<string, string>> = {}): Manifest[] {
   const objs: Manifest[] = [];
   const ns = (name: string, labels: Record<string, string> = {}): void => {
     objs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } });
@@ -139,7 +145,7 @@ function objects(now: number): Manifest[] {
       kind: 'Secret',
       metadata: { name: `${s.pvc}-volsync-secret`, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'kyverno' } },
       type: 'Opaque',
-      stringData: sampleSecretData(s.namespace, s.pvc),
+      stringData: secretOverrides[`${s.namespace}/${s.pvc}`] ?? sampleSecretData(s.namespace, s.pvc),
     });
     objs.push({
       apiVersion: 'volsync.backube/v1alpha1',
@@ -572,13 +578,21 @@ function describe(err: unknown, what: string): Error {
   return new Error(`sample data: ${what} failed: ${e.code ? `HTTP ${e.code} ` : ''}${body || e.message || String(err)}`);
 }
 
+export interface SampleDataOptions {
+  /** Also make media/plex's repository a real local restic repository with three kinds of lock. */
+  restic?: SampleResticOptions;
+}
+
 /** Creates or refreshes the sample data; returns what it wrote. */
-export async function seedSampleData(kubeconfigPath: string, now: Date = new Date()): Promise<SampleDataSummary> {
+export async function seedSampleData(kubeconfigPath: string, now: Date = new Date(), opts: SampleDataOptions = {}): Promise<SampleDataSummary> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const api = KubernetesObjectApi.makeApiClient(kc);
   const t = now.getTime();
-  const objs = objects(t);
+  const restic = opts.restic ? await prepareSampleRepository(opts.restic) : undefined;
+  const objs = restic
+    ? [...objects(t, { [`${PLEX_REPOSITORY.namespace}/${PLEX_REPOSITORY.pvc}`]: { RESTIC_REPOSITORY: restic.repository, RESTIC_PASSWORD: restic.env['RESTIC_PASSWORD']! } }), ...resticObjects()]
+    : objects(t);
   for (const obj of objs) {
     const what = `apply ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
     try {
@@ -587,14 +601,98 @@ export async function seedSampleData(kubeconfigPath: string, now: Date = new Dat
       throw describe(err, what);
     }
   }
-  for (const p of statuses(t)) {
+  for (const p of [...statuses(t), ...(restic ? resticStatuses(t) : [])]) {
     try {
       await patchStatus(kc, p);
     } catch (err) {
       throw describe(err, `status of ${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}`);
     }
   }
+  if (restic && opts.restic) await seedSampleLocks(restic, opts.restic);
   const names = (kind: string): string[] =>
     objs.filter((o) => o.kind === kind).map((o) => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : String(o.metadata?.name)));
   return { namespaces: names('Namespace'), replicationSources: names('ReplicationSource'), pods: names('Pod') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sample restic repository behind media/plex: a real local repository (under the cluster's
+// state directory) that /restic locks and /restic unlock work on, with one lock of each kind:
+//   stale     made on this host by a restic that was kill -9'd (restic's own rule: dead PID here),
+//   orphaned  made as host volsync-src-plex-nzlv6, the mover pod from the runbook, which is gone,
+//   live      held by a restic that keeps running as host restic-shell, a Running pod in media
+//             (the runbook's "restic shell"); the cluster supervisor keeps that restic alive.
+// The orphaned lock turns stale by restic's age rule 30 minutes after seeding; seed again to reset.
+
+export interface SampleResticOptions {
+  /** Where the repository and its password file live (created on first use). */
+  dir: string;
+  /**
+   * Keeps a restic running as `hostname` against the repository, holding a lock, for as long as the
+   * cluster runs; resolves once its lock is in the repository.
+   */
+  keepLiveLock(target: ResticTarget, hostname: string): Promise<void>;
+}
+
+export const PLEX_REPOSITORY = { namespace: 'media', pvc: 'plex', orphanedHost: 'volsync-src-plex-nzlv6', liveHost: 'restic-shell' } as const;
+
+/** The repository's target: created with one snapshot on first use, the same one afterwards. */
+async function prepareSampleRepository(opts: SampleResticOptions): Promise<ResticTarget> {
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const passwordFile = join(opts.dir, 'media-plex.password');
+  let password: string;
+  try {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } catch {
+    password = `sample-only-${randomBytes(12).toString('hex')}`;
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  }
+  const target: ResticTarget = { repository: join(opts.dir, 'media-plex'), env: { RESTIC_PASSWORD: password }, credentialsFrom: 'Secret media/plex-volsync-secret' };
+  if (!existsSync(join(target.repository, 'config'))) {
+    await rm(target.repository, { recursive: true, force: true });
+    await initWithSnapshot(target, join(opts.dir, 'media-plex-work'));
+  }
+  return target;
+}
+
+function resticObjects(): Manifest[] {
+  return [{
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: PLEX_REPOSITORY.liveHost, namespace: PLEX_REPOSITORY.namespace, labels: { app: 'restic-shell' } },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [{ name: 'restic', image: 'restic/restic:0.18.1', command: ['sleep', 'infinity'], envFrom: [{ secretRef: { name: 'plex-volsync-secret' } }] }],
+    },
+  }];
+}
+
+function resticStatuses(now: number): StatusPatch[] {
+  return [{
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace: PLEX_REPOSITORY.namespace,
+    name: PLEX_REPOSITORY.liveHost,
+    status: {
+      phase: 'Running',
+      hostIP: '10.0.20.12',
+      podIP: '10.244.1.93',
+      startTime: iso(now - 20 * MINUTE),
+      containerStatuses: [{ name: 'restic', image: 'restic/restic:0.18.1', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt: iso(now - 20 * MINUTE) } }, lastState: {} }],
+    },
+  }];
+}
+
+/** Replaces every lock but the live one with a fresh stale and orphaned lock, and makes sure the live one is held. */
+async function seedSampleLocks(target: ResticTarget, opts: SampleResticOptions): Promise<void> {
+  const bin = resticBinary();
+  if (!bin) throw new Error('restic is not built: run `bash test/harness/setup/restic.sh`');
+  for (const lock of await listLocks(target, { bin })) {
+    // Our own local sample repository: earlier seeds' dead locks are simply deleted.
+    if (lock.hostname !== PLEX_REPOSITORY.liveHost) await rm(join(target.repository, 'locks', lock.id), { force: true });
+  }
+  const stale = await holdLock(target);
+  await stale.kill9();
+  const orphaned = await holdLock(target, { hostname: PLEX_REPOSITORY.orphanedHost });
+  await orphaned.kill9();
+  await opts.keepLiveLock(target, PLEX_REPOSITORY.liveHost);
 }
