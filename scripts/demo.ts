@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { resticBinary } from '../test/harness/restic.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -14,6 +15,16 @@ function run(args: string[], env: NodeJS.ProcessEnv, stdio: 'inherit' | 'capture
     child.stdout?.on('data', (b: Buffer) => { stdout += b.toString('utf8'); });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout }));
+  });
+}
+
+// The sample repository needs restic; build the pinned one on first use (a few minutes, cached).
+if (!resticBinary()) {
+  process.stderr.write('demo: building restic for the sample repository (first time only)...\n');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [join(root, 'test/harness/setup/restic.sh')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`test/harness/setup/restic.sh failed (exit ${code})`))));
   });
 }
 

@@ -1,7 +1,29 @@
-// Which restic the bot runs: RESTIC_BIN when set (tests and odd installs), else `restic` on PATH.
+// Which restic the bot runs: RESTIC_BIN when set (the image sets it), else `restic` on PATH, else
+// the one `npm test`'s setup builds into the developer cache (so `npm start` against the demo
+// cluster works on a machine where restic is not installed system-wide).
 // Exit codes 10/11/12 and the unlock behaviour this module relies on need restic ≥ 0.17.
+import { accessSync, constants } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export const PINNED_RESTIC_VERSION = 'v0.18.1';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function resticBinary(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env['RESTIC_BIN'];
-  return configured !== undefined && configured !== '' ? configured : 'restic';
+  if (configured !== undefined && configured !== '') return configured;
+  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+    if (dir && executable(join(dir, 'restic'))) return 'restic';
+  }
+  const cache = env['BACKUP_BOT_CACHE'] || join(env['HOME'] || homedir(), '.cache', 'backup-bot');
+  const built = join(cache, 'restic', PINNED_RESTIC_VERSION, 'bin', 'restic');
+  return executable(built) ? built : 'restic';
 }

@@ -1,5 +1,6 @@
 // Real restic (and rest-server) for tests: finds the binaries test/harness/setup/restic.sh
 // built, makes repositories in temp dirs, and leaves locks behind the way a crashed mover does.
+import { PINNED_RESTIC_VERSION } from '../../src/restic/binary.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readlinkSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { freePort } from './kube/free-port.ts';
 
 const execFileAsync = promisify(execFile);
 
-export const RESTIC_VERSION = 'v0.18.1';
+export const RESTIC_VERSION = PINNED_RESTIC_VERSION;
 export const REST_SERVER_VERSION = 'v0.14.0';
 const SETUP_HINT = 'run `bash test/harness/setup/restic.sh` (builds restic and rest-server into the cache)';
 
