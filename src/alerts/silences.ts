@@ -1,7 +1,7 @@
 // Alertmanager silences over API v2, straight from the bot (no hosted relay).
 // One attempt per call with a timeout: the caller is a Slack button or a window
 // tick, and both are better served by a clear error now than by a retry loop.
-import type { Matcher, PostableSilence, Silence, SilenceState } from "./alertmanager-types.ts";
+import type { GettableAlert, Matcher, PostableSilence, Silence, SilenceState } from "./alertmanager-types.ts";
 
 export type { Matcher, Silence, SilenceState } from "./alertmanager-types.ts";
 
@@ -146,6 +146,22 @@ export class SilencesClient {
   }
 
   /** A link to the silence in Alertmanager's UI, for Slack. */
+  /**
+   * Alerts Alertmanager holds now (active, silenced, inhibited and unprocessed), optionally only
+   * those whose alertname is one of `alertNames`.
+   */
+  async alerts(opts: { alertNames?: readonly string[] } = {}): Promise<GettableAlert[]> {
+    const query = new URLSearchParams();
+    for (const state of ["active", "silenced", "inhibited", "unprocessed"]) query.set(state, "true");
+    const names = opts.alertNames ?? [];
+    if (names.length > 0) query.append("filter", `alertname=~"${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")}"`);
+    const body = await this.#request("GET", `api/v2/alerts?${query}`);
+    if (!Array.isArray(body)) {
+      throw new AlertmanagerError("invalid-response", `Alertmanager at ${this.#shownBase} answered GET /api/v2/alerts with something that is not a list`);
+    }
+    return body.filter((a): a is GettableAlert => typeof a === "object" && a !== null && typeof (a as { fingerprint?: unknown }).fingerprint === "string");
+  }
+
   silenceUrl(id: string): string {
     return `${this.#linkBase}/#/silences/${encodeURIComponent(id)}`;
   }

@@ -4,6 +4,7 @@
  * are read here to be counted and, if still firing at close, escalated; and at close an alert
  * whose "resolved" notification is still in Alertmanager's group_interval must not be escalated.
  */
+import { SilencesClient } from '../alerts/silences.ts';
 
 export interface FiringAlert {
   fingerprint: string;
@@ -18,56 +19,21 @@ export interface FiringAlertsSource {
   firing(alertNames: readonly string[]): Promise<FiringAlert[]>;
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** GET /api/v2/alerts on Alertmanager (ALERTMANAGER_URL; credentials in the URL are sent as Basic auth, never shown). */
-export function alertmanagerFiringAlerts(baseUrl: string, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}): FiringAlertsSource {
-  const base = new URL(baseUrl);
-  const authorization = base.username || base.password
-    ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
-    : undefined;
-  base.username = '';
-  base.password = '';
-  base.search = '';
-  base.hash = '';
-  if (!base.pathname.endsWith('/')) base.pathname += '/';
-  const shown = base.href.replace(/\/$/, '');
-  const doFetch = opts.fetch ?? fetch;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+/** Firing alerts from Alertmanager (the same client, credentials and errors as the silences). */
+export function alertmanagerFiringAlerts(am: SilencesClient | string): FiringAlertsSource {
+  const client = typeof am === 'string' ? new SilencesClient({ baseUrl: am }) : am;
   return {
     async firing(alertNames) {
-      const url = new URL('api/v2/alerts', base);
-      for (const state of ['active', 'silenced', 'inhibited', 'unprocessed']) url.searchParams.set(state, 'true');
-      if (alertNames.length > 0) url.searchParams.append('filter', `alertname=~"${alertNames.map(escapeRegex).join('|')}"`);
-      let res: Response;
-      try {
-        res = await doFetch(url, {
-          headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        const e = err as { name?: string; cause?: { code?: string } };
-        throw new Error(`Alertmanager at ${shown} did not answer GET /api/v2/alerts (${e.name === 'TimeoutError' ? 'timeout' : e.cause?.code ?? 'unreachable'}): check ALERTMANAGER_URL`);
-      }
-      if (!res.ok) throw new Error(`Alertmanager at ${shown} rejected GET /api/v2/alerts (${res.status})`);
-      const body: unknown = await res.json();
-      if (!Array.isArray(body)) throw new Error(`Alertmanager at ${shown} answered GET /api/v2/alerts with something that is not a list`);
       const now = Date.now();
-      return body
-        .filter((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && typeof (a as { fingerprint?: unknown }).fingerprint === 'string')
+      return (await client.alerts({ alertNames }))
         // Alertmanager keeps resolved alerts until they are collected; they are not firing.
-        .filter((a) => typeof a['endsAt'] !== 'string' || Number.isNaN(Date.parse(a['endsAt'])) || Date.parse(a['endsAt']) > now)
-        .map((a): FiringAlert => {
-          const status = (a['status'] ?? {}) as { silencedBy?: unknown };
-          return {
-            fingerprint: a['fingerprint'] as string,
-            labels: (a['labels'] ?? {}) as Record<string, string>,
-            startsAt: typeof a['startsAt'] === 'string' ? a['startsAt'] : '',
-            silencedBy: Array.isArray(status.silencedBy) ? status.silencedBy.filter((s): s is string => typeof s === 'string') : [],
-          };
-        });
+        .filter((a) => typeof a.endsAt !== 'string' || Number.isNaN(Date.parse(a.endsAt)) || Date.parse(a.endsAt) > now)
+        .map((a): FiringAlert => ({
+          fingerprint: a.fingerprint,
+          labels: a.labels ?? {},
+          startsAt: typeof a.startsAt === 'string' ? a.startsAt : '',
+          silencedBy: Array.isArray(a.status?.silencedBy) ? a.status.silencedBy.filter((x): x is string => typeof x === 'string') : [],
+        }));
     },
   };
 }
