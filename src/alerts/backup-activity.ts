@@ -7,11 +7,11 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { WindowConfig } from '../config.ts';
 import type { Kube } from '../kube/client.ts';
-import { kubeErrorLine } from '../kube/client.ts';
+import { cachedMoverPods } from '../kube/mover-pods.ts';
+import type { MoverPodSource } from '../kube/mover-pods.ts';
 import { currentOrNext, isTransientPod, lastClosed } from '../window/index.ts';
 import type { WindowInstance } from '../window/index.ts';
 
-export const MOVER_SELECTOR = 'app.kubernetes.io/created-by=volsync';
 
 export interface MoverPod {
   namespace: string;
@@ -62,44 +62,24 @@ export function moverFromPod(p: V1Pod): MoverPod | undefined {
 }
 
 export class BackupActivity {
-  #kube: Kube | undefined;
+  #pods: MoverPodSource | undefined;
   #windows: readonly WindowConfig[];
-  #cacheMs: number;
   #now: () => Date;
-  #cached: { at: number; value: Promise<MoverSnapshot> } | undefined;
 
   constructor(opts: { kube?: Kube; windows: readonly WindowConfig[]; cacheMs?: number; now?: () => Date }) {
-    this.#kube = opts.kube;
+    this.#pods = opts.kube ? cachedMoverPods(opts.kube, { cacheMs: opts.cacheMs ?? 10_000 }) : undefined;
     this.#windows = opts.windows;
-    this.#cacheMs = opts.cacheMs ?? 10_000;
     this.#now = opts.now ?? (() => new Date());
   }
 
   /** Mover pods that are running or about to (Pending), newest snapshot at most cacheMs old. */
-  movers(): Promise<MoverSnapshot> {
-    const now = this.#now().getTime();
-    if (this.#cached && now - this.#cached.at < this.#cacheMs) return this.#cached.value;
-    const value = this.#list();
-    this.#cached = { at: now, value };
-    return value;
-  }
-
-  async #list(): Promise<MoverSnapshot> {
+  async movers(): Promise<MoverSnapshot> {
     const at = this.#now();
-    const kube = this.#kube;
-    if (!kube) return { movers: [], error: 'no cluster configured', at };
-    try {
-      const list = await kube.core.listPodForAllNamespaces({ labelSelector: MOVER_SELECTOR });
-      const movers = list.items
-        .filter((p) => !p.metadata?.deletionTimestamp)
-        .map(moverFromPod)
-        .filter((m): m is MoverPod => m !== undefined && (m.phase === 'Running' || m.phase === 'Pending'));
-      return { movers, at };
-    } catch (err) {
-      // A failed look must not be cached for long: the next diagnosis asks again.
-      this.#cached = undefined;
-      return { movers: [], error: kubeErrorLine(err, 'list VolSync mover pods', kube), at };
-    }
+    if (!this.#pods) return { movers: [], error: 'no cluster configured', at };
+    const list = await this.#pods(at);
+    if (list.error) return { movers: [], error: list.error, at };
+    const movers = list.pods.map(moverFromPod).filter((m): m is MoverPod => m !== undefined && (m.phase === 'Running' || m.phase === 'Pending'));
+    return { movers, at: list.at };
   }
 
   /** Every configured window's state at `at`, for the pod in `namespace`. */

@@ -17,5 +17,6 @@ export { slackAlertThreads, slackSummaryPoster } from './slack-posting.ts';
 export type { FiringAlert, FiringAlertsSource } from './firing-alerts.ts';
 export { alertmanagerFiringAlerts } from './firing-alerts.ts';
 export type { MoverEvidence, MoverSource, RunningMover } from './mover-evidence.ts';
-export { kubeMoverSource, VOLSYNC_MOVER_SELECTOR } from './mover-evidence.ts';
+export { kubeMoverSource } from './mover-evidence.ts';
+export { VOLSYNC_MOVER_SELECTOR } from '../kube/mover-pods.ts';
 export { registerWindowService, windowServiceFor } from './registry.ts';

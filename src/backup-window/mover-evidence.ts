@@ -5,9 +5,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.ts';
-import { kubeErrorLine } from '../kube/client.ts';
+import { cachedMoverPods } from '../kube/mover-pods.ts';
 
-export const VOLSYNC_MOVER_SELECTOR = 'app.kubernetes.io/created-by=volsync';
 
 export interface RunningMover {
   namespace: string;
@@ -59,36 +58,13 @@ export function moverEvidence(pods: readonly V1Pod[], checkedAt: Date): MoverEvi
   return { checkedAt, running, pending: live.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending').length };
 }
 
-/**
- * Movers from the cluster, remembered for `cacheMs` so that an alert storm costs one request, and
- * given up after `timeoutMs` so that a slow API server never holds up the alert's thread.
- */
+/** Movers from the cluster (src/kube/mover-pods.ts: one cached, bounded request). */
 export function kubeMoverSource(kube: Kube, opts: { cacheMs?: number; timeoutMs?: number } = {}): MoverSource {
-  const cacheMs = opts.cacheMs ?? 30_000;
-  const timeoutMs = opts.timeoutMs ?? 5_000;
-  let cached: { at: number; value: Promise<MoverEvidence> } | undefined;
+  const pods = cachedMoverPods(kube, { cacheMs: opts.cacheMs ?? 30_000, timeoutMs: opts.timeoutMs ?? 5_000 });
   return {
-    movers(now: Date): Promise<MoverEvidence> {
-      if (cached && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < cacheMs) return cached.value;
-      const value = (async (): Promise<MoverEvidence> => {
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          const list = await Promise.race([
-            kube.core.listPodForAllNamespaces({ labelSelector: VOLSYNC_MOVER_SELECTOR }),
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), timeoutMs);
-            }),
-          ]);
-          return moverEvidence(list.items, now);
-        } catch (err) {
-          cached = undefined;
-          return { checkedAt: now, running: [], pending: 0, error: kubeErrorLine(err, 'list VolSync mover pods', kube) };
-        } finally {
-          clearTimeout(timer);
-        }
-      })();
-      cached = { at: now.getTime(), value };
-      return value;
+    async movers(now: Date): Promise<MoverEvidence> {
+      const list = await pods(now);
+      return list.error ? { checkedAt: now, running: [], pending: 0, error: list.error } : moverEvidence(list.pods, now);
     },
   };
 }
