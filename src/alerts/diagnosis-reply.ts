@@ -126,8 +126,10 @@ export function diagnosisReply(d: DiagnosisInput): Reply {
   } else if (d.factsMissing) {
     blocks.push({ type: 'context', elements: [`:grey_question: ${oneLine(d.factsMissing, 300)}`] });
   }
-  const backup = [...moverLines(d.movers, d.target.namespace, d.now), ...windowLines(d.windows, d.target.pod, d.now)];
-  blocks.push({ type: 'context', elements: backup });
+  // A lead from the backup window already states the window and the running movers; say it once.
+  if (!d.lead?.length) {
+    blocks.push({ type: 'context', elements: [...moverLines(d.movers, d.target.namespace, d.now), ...windowLines(d.windows, d.target.pod, d.now)] });
+  }
   const logLines = d.facts && 'lines' in d.facts.log ? new Set(d.facts.log.lines.slice(-LOG_LINES_SHOWN).map((l) => l.trim())) : new Set<string>();
   // Evidence the facts line or the log tail below already shows would only repeat it.
   const restated = d.facts?.found ? FACT_EVIDENCE : /^$/;
