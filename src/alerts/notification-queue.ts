@@ -72,21 +72,8 @@ export class NotificationQueue {
     const fresh = p.alerts.filter((a) => !existing?.alerts.has(a.fingerprint)).length;
     // An empty queue takes any notification, however large, so one big group cannot be refused for ever.
     if (this.depth > 0 && this.depth + fresh > this.#capacity) return { accepted: false, depth: this.depth };
-    const batch: GroupBatch = existing ?? {
-      groupKey: p.groupKey,
-      receiver: p.receiver,
-      status: p.status,
-      groupLabels: p.groupLabels,
-      commonLabels: p.commonLabels,
-      commonAnnotations: p.commonAnnotations,
-      externalURL: p.externalURL,
-      truncatedAlerts: p.truncatedAlerts,
-      alerts: new Map(),
-      receivedAt,
-      attempts: 0,
-    };
     // The newest notification describes the group best.
-    Object.assign(batch, {
+    const latest = {
       receiver: p.receiver,
       status: p.status,
       groupLabels: p.groupLabels,
@@ -94,7 +81,9 @@ export class NotificationQueue {
       commonAnnotations: p.commonAnnotations,
       externalURL: p.externalURL,
       truncatedAlerts: p.truncatedAlerts,
-    });
+    };
+    const batch: GroupBatch = existing ?? { groupKey: p.groupKey, ...latest, alerts: new Map(), receivedAt, attempts: 0 };
+    Object.assign(batch, latest);
     for (const a of p.alerts) batch.alerts.set(a.fingerprint, a);
     this.#pendingAlerts += fresh;
     if (!existing) this.#pending.set(p.groupKey, batch);

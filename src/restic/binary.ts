@@ -8,7 +8,8 @@ import { delimiter, join } from 'node:path';
 
 export const PINNED_RESTIC_VERSION = 'v0.18.1';
 
-function executable(path: string): boolean {
+/** Whether `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -21,9 +22,9 @@ export function resticBinary(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env['RESTIC_BIN'];
   if (configured !== undefined && configured !== '') return configured;
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir && executable(join(dir, 'restic'))) return 'restic';
+    if (dir && isExecutable(join(dir, 'restic'))) return 'restic';
   }
   const cache = env['BACKUP_BOT_CACHE'] || join(env['HOME'] || homedir(), '.cache', 'backup-bot');
   const built = join(cache, 'restic', PINNED_RESTIC_VERSION, 'bin', 'restic');
-  return executable(built) ? built : 'restic';
+  return isExecutable(built) ? built : 'restic';
 }

@@ -1,8 +1,8 @@
 // Starts a real Alertmanager (Debian's prometheus-alertmanager) for tests: its
 // own config and storage in a temp dir, loopback only, a free port, no gossip
 // cluster, and short grouping timers so a webhook arrives within seconds.
+import { isExecutable } from '../../src/restic/binary.ts';
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -239,14 +239,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,9 +1,10 @@
 // Real restic (and rest-server) for tests: finds the binaries test/harness/setup/restic.sh
 // built, makes repositories in temp dirs, and leaves locks behind the way a crashed mover does.
+import { isExecutable } from '../../src/restic/binary.ts';
 import { PINNED_RESTIC_VERSION } from '../../src/restic/binary.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,14 +21,6 @@ export const RESTIC_VERSION = PINNED_RESTIC_VERSION;
 export const REST_SERVER_VERSION = 'v0.14.0';
 const SETUP_HINT = 'run `bash test/harness/setup/restic.sh` (builds restic and rest-server into the cache)';
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The restic the tests use: $RESTIC_BIN, else the one setup/restic.sh built; undefined if neither. */
 export function resticBinary(): string | undefined {
