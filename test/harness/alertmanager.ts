@@ -1,10 +1,10 @@
 // Starts a real Alertmanager (Debian's prometheus-alertmanager) for tests: its
 // own config and storage in a temp dir, loopback only, a free port, no gossip
 // cluster, and short grouping timers so a webhook arrives within seconds.
+import { freePort } from "./kube/free-port.ts";
 import { isExecutable } from '../../src/restic/binary.ts';
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { stringify } from "yaml";
@@ -226,18 +226,6 @@ function installExitHooks(): void {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error("no free port on 127.0.0.1"))));
-    });
-  });
-}
 
 
 function sleep(ms: number): Promise<void> {

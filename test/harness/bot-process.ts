@@ -91,3 +91,20 @@ export async function runTerminalProcess(input: string, env: Record<string, stri
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+/**
+ * The real bot in HTTP mode against a Slack stand-in: its tokens, signing secret and API URL, the
+ * stand-in's request URL pointed at the bot, and resolved once the bot has authenticated.
+ */
+export async function startHttpBot(
+  slack: { botToken: string; signingSecret: string; apiUrl: string; setRequestUrl(url: string): void },
+  env: Record<string, string | undefined> = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<BotProcess> {
+  const bot = await startBotProcess({
+    SLACK_MODE: 'http', SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: slack.signingSecret, SLACK_API_URL: slack.apiUrl, ...env,
+  }, opts);
+  slack.setRequestUrl(`${bot.url}/slack/events`);
+  await bot.waitForLine(/authenticated with Slack/);
+  return bot;
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { startBotProcess } from '../harness/bot-process.ts';
+import { startHttpBot } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
@@ -60,12 +60,7 @@ describe('channel-watch: annotating alerts another integration posted', { skip }
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING });
     const file = join(mkdtempSync(join(tmpdir(), 'bb-watch-')), 'backup-bot.yaml');
     writeFileSync(file, stringify({ alerts: { channel: WATCHED, watchChannels: [WATCHED] } }));
-    bot = await startBotProcess({
-      SLACK_MODE: 'http', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.apiUrl,
-      KUBECONFIG: harness.kubeconfigPath, POD_NAMESPACE: NS, BACKUP_BOT_CONFIG: file,
-    });
-    slack.setRequestUrl(`${bot.url}/slack/events`);
-    await bot.waitForLine(/authenticated with Slack/);
+    bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, POD_NAMESPACE: NS, BACKUP_BOT_CONFIG: file });
   }, { timeout: 180_000 });
 
   after(async () => {

@@ -13,7 +13,7 @@ import { kubeForTests, kubeUnavailableReason, kubectl } from '../harness/kube/in
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { startBotProcess } from '../harness/bot-process.ts';
+import { startHttpBot } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 import { Fixtures, LOCK_LOG, MINUTE, iso, kubeFor, syncCondition, uniq } from './backup-fixtures.ts';
 
@@ -59,12 +59,7 @@ describe('/backup run through Slack, on a real API server', { skip }, () => {
     const config = join(dir, 'backup-bot.yaml');
     writeFileSync(config, `slack:\n  operators:\n    users: [${OPERATOR}]\n`);
     slack = await startSlackStandIn({ ...SECRETS, users: [{ id: OPERATOR, name: 'alice' }, { id: VIEWER, name: 'bob' }] });
-    bot = await startBotProcess({
-      SLACK_MODE: 'http', SLACK_BOT_TOKEN: SECRETS.botToken, SLACK_SIGNING_SECRET: SECRETS.signingSecret, SLACK_API_URL: slack.apiUrl,
-      KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: ns,
-    });
-    slack.setRequestUrl(`${bot.url}/slack/events`);
-    await bot.waitForLine(/authenticated with Slack/);
+    bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: ns });
   }, { timeout: 180_000 });
 
   after(async () => {

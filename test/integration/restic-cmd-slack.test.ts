@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Kube } from '../../src/kube/client.ts';
 import { listLocks, runResticChecked } from '../../src/restic/index.ts';
 import type { ResticTarget } from '../../src/restic/index.ts';
-import { startBotProcess, runTerminalProcess } from '../harness/bot-process.ts';
+import { runTerminalProcess, startHttpBot } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
@@ -82,12 +82,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
     const config = join(dir, 'backup-bot.yaml');
     writeFileSync(config, `slack:\n  operators:\n    users: [${ALICE}, ${BOB}]\nrestic:\n  confirmTimeoutMinutes: 5\n`);
     slack = await startSlackStandIn({ ...SECRETS, users: [{ id: ALICE, name: 'alice' }, { id: BOB, name: 'bob' }, { id: VIEWER, name: 'victor' }] });
-    bot = await startBotProcess({
-      SLACK_MODE: 'http', SLACK_BOT_TOKEN: SECRETS.botToken, SLACK_SIGNING_SECRET: SECRETS.signingSecret, SLACK_API_URL: slack.apiUrl,
-      KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: ns, RESTIC_BIN: bin,
-    });
-    slack.setRequestUrl(`${bot.url}/slack/events`);
-    await bot.waitForLine(/authenticated with Slack/);
+    bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: ns, RESTIC_BIN: bin });
   }, { timeout: 300_000 });
 
   after(async () => {

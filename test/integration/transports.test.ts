@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../harness/slack/slack-stand-in.ts';
-import { runTerminalProcess, startBotProcess } from '../harness/bot-process.ts';
+import { runTerminalProcess, startBotProcess, startHttpBot } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 
 const SECRETS = {
@@ -24,9 +24,7 @@ describe('HTTP mode', () => {
   let bot: BotProcess;
   before(async () => {
     slack = await startSlackStandIn(SECRETS);
-    bot = await startBotProcess({ SLACK_MODE: 'http', SLACK_BOT_TOKEN: SECRETS.botToken, SLACK_SIGNING_SECRET: SECRETS.signingSecret, SLACK_API_URL: slack.apiUrl });
-    slack.setRequestUrl(`${bot.url}/slack/events`);
-    await bot.waitForLine(/authenticated with Slack/);
+    bot = await startHttpBot(slack);
   });
   after(async () => {
     await bot?.stop();
