@@ -43,8 +43,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
-if (process.exitCode !== 0 || process.env.SLACK_MODE === 'terminal' || !process.env.SLACK_APP_TOKEN && !process.env.SLACK_SIGNING_SECRET) {
-  // Terminal mode ends at end of input; Slack SDK timers must not keep the process alive.
-  process.exit(process.exitCode);
-}
+// main() returns only when start-up failed or the terminal's input ended (Slack modes run until a
+// signal); leftover timers of the SDKs must not keep the process alive then.
+process.exit(await main());
