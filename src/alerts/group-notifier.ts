@@ -11,6 +11,7 @@ import type { Block } from '../reply.ts';
 import type { WebhookAlert } from './alertmanager-types.ts';
 import type { GroupBatch } from './notification-queue.ts';
 import type { ThreadRecord, ThreadStore } from './thread-store.ts';
+import { alertKey } from './thread-store.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { AlertRoute } from './alert-routing.ts';
 import { channelFor, groupLabelsOf } from './alert-routing.ts';
@@ -88,7 +89,7 @@ export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promis
 
   const changes: ListedChange[] = [];
   for (const a of batch.alerts.values()) {
-    const prev = rec?.alerts[a.fingerprint];
+    const prev = rec?.alerts[alertKey(a.fingerprint)];
     if (a.status === 'firing' && prev !== 'f') changes.push({ alert: a, kind: 'firing' });
     else if (a.status === 'resolved' && prev !== 'r') changes.push({ alert: a, kind: 'resolved' });
   }
@@ -102,14 +103,14 @@ export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promis
     const pending = { firing: changes.filter((c) => c.kind === 'firing').length, resolved: changes.filter((c) => c.kind === 'resolved').length };
     const res = await poster.post({ channel, ...parentMessage(batch, pending, now), unfurl_links: false });
     posted++;
-    rec = { groupKey: batch.groupKey, channel, threadTs: res.ts!, createdAt: now.getTime(), updatedAt: now.getTime(), alerts: {} };
+    rec = { groupKey: batch.groupKey, channel, receiver: batch.receiver, groupLabels: batch.groupLabels, threadTs: res.ts!, createdAt: now.getTime(), updatedAt: now.getTime(), alerts: {} };
     await store.put(rec, { durable: true });
   }
   const thread: ThreadRecord = rec;
   if (changes.length === 0) return { posted, changes: 0 };
 
   const mark = async (list: ListedChange[]) => {
-    for (const c of list) thread.alerts[c.alert.fingerprint] = c.kind === 'firing' ? 'f' : 'r';
+    for (const c of list) thread.alerts[alertKey(c.alert.fingerprint)] = c.kind === 'firing' ? 'f' : 'r';
     thread.updatedAt = now.getTime();
     await store.put(thread);
   };
