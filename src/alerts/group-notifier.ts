@@ -122,7 +122,7 @@ export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promis
     labels: c.alert.labels,
     startsAt: c.alert.startsAt,
     ...(c.kind === 'resolved' ? { endsAt: c.alert.endsAt } : {}),
-    fingerprint: c.alert.fingerprint,
+    fingerprint: alertKey(c.alert.fingerprint),
     receivedAt: batch.receivedAt,
   });
 
