@@ -86,7 +86,8 @@ export function isWholeKey(groupKey: string): boolean {
 
 /** The key an alert is recorded under: its fingerprint (Alertmanager's are 16 hex digits), or a hash of one that is too long. */
 export function alertKey(fingerprint: string): string {
-  return Buffer.byteLength(fingerprint, 'utf8') <= MAX_FINGERPRINT_BYTES && !fingerprint.startsWith('h.') ? fingerprint : `h.${sha(fingerprint).slice(0, 40)}`;
+  // Idempotent: a key already made here (or any short fingerprint) is its own key.
+  return Buffer.byteLength(fingerprint, 'utf8') <= MAX_FINGERPRINT_BYTES ? fingerprint : `h.${sha(fingerprint).slice(0, 40)}`;
 }
 
 function capLabels(labels: Record<string, string>): Record<string, string> {
