@@ -101,6 +101,8 @@ export interface EnvConfig {
   alertmanagerUrl?: string;
   alertmanagerWebhookToken?: string;
   logLevel: string;
+  /** How long a SIGTERM may take (posting the alerts already accepted): below the pod's terminationGracePeriodSeconds. */
+  shutdownGraceSeconds: number;
 }
 
 export interface Config extends FileConfig {
@@ -146,6 +148,11 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const portText = nonEmpty('PORT') ?? '3000';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: expected a port number 0-65535, got "${portText.slice(0, 10)}"`);
+  const graceText = nonEmpty('SHUTDOWN_GRACE_SECONDS') ?? '25';
+  const shutdownGraceSeconds = Number(graceText);
+  if (!Number.isFinite(shutdownGraceSeconds) || shutdownGraceSeconds < 1 || shutdownGraceSeconds > 3600) {
+    throw new ConfigError(`SHUTDOWN_GRACE_SECONDS: expected seconds between 1 and 3600 (below the pod's terminationGracePeriodSeconds), got "${graceText.slice(0, 10)}"`);
+  }
   const slackApiUrl = nonEmpty('SLACK_API_URL');
   const alertmanagerUrl = nonEmpty('ALERTMANAGER_URL');
   for (const [k, v] of [['SLACK_API_URL', slackApiUrl], ['ALERTMANAGER_URL', alertmanagerUrl]] as const) {
@@ -161,6 +168,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
     alertmanagerUrl,
     alertmanagerWebhookToken: nonEmpty('ALERTMANAGER_WEBHOOK_TOKEN'),
     logLevel: nonEmpty('LOG_LEVEL') ?? (mode === 'terminal' ? 'warn' : 'info'),
+    shutdownGraceSeconds,
   };
 }
 
