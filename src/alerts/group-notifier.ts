@@ -80,10 +80,27 @@ function diagnosable(a: WebhookAlert): boolean {
   return Boolean(a.labels['namespace'] && a.labels['pod']);
 }
 
+/** Another replica is posting this group's round right now: try again in a moment (its marks will be there). */
+export class GroupBusy extends Error {
+  override name = 'GroupBusy';
+}
+
 export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promise<{ posted: number; changes: number }> {
+  const start = await deps.store.begin(batch.groupKey);
+  if ('busy' in start) throw new GroupBusy(`alert group ${batch.groupKey.slice(0, 200)} is being posted by ${start.busy}`);
+  let rec = start.rec;
+  try {
+    const result = await notifyRound(batch, deps, rec, (r) => { rec = r; });
+    return result;
+  } finally {
+    await deps.store.end(batch.groupKey, rec);
+  }
+}
+
+async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadRecord | undefined, opened: (r: ThreadRecord) => void): Promise<{ posted: number; changes: number }> {
   const now = deps.now?.() ?? new Date();
   const { poster, store, log } = deps;
-  let rec = await store.get(batch.groupKey);
+  let rec = found;
   const channel = rec?.channel ?? channelFor(groupLabelsOf(batch), deps.routes, deps.defaultChannel);
   if (!channel) throw new UnroutableGroup(`no channel for alert group ${batch.groupKey.slice(0, 200)}: set alerts.channel or add a matching alerts.routes entry`);
 
@@ -104,6 +121,7 @@ export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promis
     const res = await poster.post({ channel, ...parentMessage(batch, pending, now), unfurl_links: false });
     posted++;
     rec = { groupKey: batch.groupKey, channel, receiver: batch.receiver, groupLabels: batch.groupLabels, threadTs: res.ts!, createdAt: now.getTime(), updatedAt: now.getTime(), alerts: {} };
+    opened(rec);
     await store.put(rec, { durable: true });
   }
   const thread: ThreadRecord = rec;

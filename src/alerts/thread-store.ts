@@ -6,7 +6,8 @@
  * labels, fingerprints) is capped, so the map always fits the ConfigMap's 1 MiB and a write can
  * always succeed. Without a cluster it lives in memory.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Kube } from '../kube/client.ts';
 import { ConfigMapData } from '../kube/configmap-data.ts';
@@ -24,12 +25,27 @@ export interface ThreadRecord {
   updatedAt: number;
   /** Fingerprint → what the thread last said about it: firing or resolved. */
   alerts: Record<string, 'f' | 'r'>;
+  /** The replica posting this group's round now, and until when its claim holds (see ThreadStore.begin). */
+  lock?: { by: string; until: number };
 }
+
+/** What ThreadStore.begin() found: the group's record now (undefined `rec.threadTs`: no thread yet), or another replica at work on it. */
+export type RoundStart = { rec: ThreadRecord | undefined } | { busy: string };
 
 export interface ThreadStore {
   get(groupKey: string): Promise<ThreadRecord | undefined>;
   /** Every group known, with group keys as stored (capped ones cannot address their group: see isWholeKey). */
   all(): Promise<ThreadRecord[]>;
+  /**
+   * Starts one round of posting for a group: claims it for this replica with a write that only
+   * succeeds on the resourceVersion it read (a group nobody posted yet is claimed by creating its
+   * key), and answers with the record as the cluster holds it now, never a stale cached copy. Two
+   * replicas given the same notification (an HA Alertmanager pair) thus post it once: the second
+   * finds the group busy, then the first one's marks.
+   */
+  begin(groupKey: string): Promise<RoundStart>;
+  /** Ends the round begin() started: saves `rec` (when a thread exists) and releases the claim. */
+  end(groupKey: string, rec: ThreadRecord | undefined): Promise<void>;
   /** Records a change. `durable`: resolves once written (a new thread must survive a restart before anything goes under it). */
   put(rec: ThreadRecord, opts?: { durable?: boolean }): Promise<void>;
   flush(): Promise<void>;
@@ -103,6 +119,7 @@ interface Stored {
   a: Record<string, 'f' | 'r'>;
   r?: string;
   gl?: Record<string, string>;
+  l?: { b: string; u: number };
 }
 
 export function encodeRecord(r: ThreadRecord): string {
@@ -112,6 +129,7 @@ export function encodeRecord(r: ThreadRecord): string {
     k: capText(r.groupKey), c: r.channel, t: r.threadTs, ca: r.createdAt, u: r.updatedAt, a: alerts,
     ...(r.receiver !== undefined ? { r: capText(r.receiver, 128) } : {}),
     ...(r.groupLabels ? { gl: capLabels(r.groupLabels) } : {}),
+    ...(r.lock ? { l: { b: capText(r.lock.by, 128), u: r.lock.until } } : {}),
   };
   return JSON.stringify(s);
 }
@@ -124,6 +142,7 @@ export function decodeRecord(text: string): ThreadRecord | undefined {
       groupKey: s.k, channel: s.c, threadTs: s.t, createdAt: typeof s.ca === 'number' ? s.ca : s.u, updatedAt: s.u, alerts: s.a && typeof s.a === 'object' ? s.a : {},
       ...(typeof s.r === 'string' ? { receiver: s.r } : {}),
       ...(s.gl && typeof s.gl === 'object' ? { groupLabels: s.gl } : {}),
+      ...(s.l && typeof s.l.b === 'string' && typeof s.l.u === 'number' ? { lock: { by: s.l.b, until: s.l.u } } : {}),
     };
   } catch {
     return undefined;
@@ -218,6 +237,15 @@ export class MemoryThreadStore implements ThreadStore {
     return Object.values(this.#data).map((t) => decodeRecord(t)).filter((r): r is ThreadRecord => r !== undefined);
   }
 
+  /** One process: nobody else posts, so a round only needs the record. */
+  async begin(groupKey: string): Promise<RoundStart> {
+    return { rec: await this.get(groupKey) };
+  }
+
+  async end(_groupKey: string, rec: ThreadRecord | undefined): Promise<void> {
+    if (rec) await this.put(rec);
+  }
+
   async put(rec: ThreadRecord): Promise<void> {
     const copy = structuredClone(rec);
     capAlerts(copy, this.#limits.maxAlertsPerGroup, recordBudget(this.#limits));
@@ -236,6 +264,10 @@ export interface ConfigMapThreadStoreOptions {
   /** How long non-durable changes wait before they are written together (default 1 s). */
   debounceMs?: number;
   now?: () => number;
+  /** This replica, in round claims (default: host name and a random suffix). */
+  identity?: string;
+  /** A claim not renewed for this long is taken over (the replica died mid-round; default 60 s). */
+  claimTtlMs?: number;
 }
 
 export class ConfigMapThreadStore implements ThreadStore {
@@ -252,9 +284,15 @@ export class ConfigMapThreadStore implements ThreadStore {
   #lastRead = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  readonly identity: string;
+  #claimTtlMs: number;
+  #claims: Array<{ key: string; groupKey: string; resolve: (r: RoundStart) => void; reject: (e: unknown) => void }> = [];
+  #claiming: Promise<void> | undefined;
 
   constructor(kube: Kube, opts: ConfigMapThreadStoreOptions) {
     this.#cm = new ConfigMapData(kube, { namespace: opts.namespace, name: opts.name ?? 'backup-bot-alert-threads' });
+    this.identity = opts.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    this.#claimTtlMs = opts.claimTtlMs ?? 60_000;
     this.#log = opts.log;
     this.#limits = { ...DEFAULT_THREAD_LIMITS, ...opts.limits };
     this.#debounceMs = opts.debounceMs ?? 1000;
@@ -289,10 +327,93 @@ export class ConfigMapThreadStore implements ThreadStore {
     return [...this.#cache.values()].map((r) => structuredClone(r));
   }
 
+  async begin(groupKey: string): Promise<RoundStart> {
+    const key = storeKey(groupKey);
+    try {
+      const start = await new Promise<RoundStart>((resolve, reject) => {
+        this.#claims.push({ key, groupKey, resolve, reject });
+        if (!this.#claiming) this.#claiming = this.#claimAll().finally(() => { this.#claiming = undefined; });
+      });
+      if ('busy' in start) return start;
+      return { rec: start.rec?.threadTs ? start.rec : undefined };
+    } catch (err) {
+      // The cluster is unreachable: post from what is in memory (an alert about the cluster must still go out).
+      this.#log.warn({ err: (err as Error).message }, `could not claim an alert group in ${this.where}; posting from the copy in memory`);
+      const rec = this.#cache.get(key);
+      return { rec: rec?.threadTs ? { ...structuredClone(rec), groupKey } : undefined };
+    }
+  }
+
+  /**
+   * Claims every group asked for meanwhile in one write: a storm's rounds start together, and one
+   * ConfigMap written by all of them at once would spend its attempts on 409s.
+   */
+  async #claimAll(): Promise<void> {
+    while (this.#claims.length > 0) {
+      const batch = this.#claims.splice(0);
+      try {
+        // Our own waiting marks first, so the records read below include them.
+        await this.flush();
+        const me = capText(this.identity, 128);
+        const answers = await this.#cm.update((data) => {
+          const now = this.#now();
+          const out = new Map<string, RoundStart>();
+          for (const { key, groupKey } of batch) {
+            if (out.has(key)) {
+              out.set(key, { busy: this.identity });
+              continue;
+            }
+            const theirs = data[key] === undefined ? undefined : decodeRecord(data[key]);
+            if (theirs?.lock && theirs.lock.by !== me && theirs.lock.until > now) {
+              out.set(key, { busy: theirs.lock.by });
+              continue;
+            }
+            // No record: a claim without a thread (threadTs ""), created only if nobody else created one meanwhile.
+            const rec: ThreadRecord = theirs ?? { groupKey, channel: '', threadTs: '', createdAt: now, updatedAt: now, alerts: {} };
+            rec.lock = { by: this.identity, until: now + this.#claimTtlMs };
+            data[key] = encodeRecord(rec);
+            out.set(key, { rec: { ...rec, groupKey } });
+          }
+          return out;
+        });
+        this.#lastRead = this.#now();
+        for (const c of batch) {
+          const a = answers.get(c.key)!;
+          if (!('busy' in a) && a.rec) this.#cache.set(c.key, structuredClone(a.rec));
+          c.resolve(a);
+        }
+      } catch (err) {
+        for (const c of batch) c.reject(err);
+      }
+    }
+  }
+
+  async end(groupKey: string, rec: ThreadRecord | undefined): Promise<void> {
+    const key = storeKey(groupKey);
+    const ours = rec ? structuredClone(rec) : this.#cache.get(key);
+    if (!ours) return;
+    delete ours.lock;
+    capAlerts(ours, this.#limits.maxAlertsPerGroup, recordBudget(this.#limits));
+    this.#cache.set(key, ours);
+    this.#dirty.set(key, ++this.#seq);
+    try {
+      // Written with the other pending changes; the write drops our claim (see #write).
+      await this.flush();
+    } catch (err) {
+      // The claim then expires on its own (claimTtlMs) and the record is saved by the next write.
+      this.#log.warn({ err: (err as Error).message }, `could not save an alert group in ${this.where}; will retry, and its claim expires on its own`);
+      this.#schedule(5000);
+    }
+  }
+
   async put(rec: ThreadRecord, opts: { durable?: boolean } = {}): Promise<void> {
     const copy = structuredClone(rec);
     capAlerts(copy, this.#limits.maxAlertsPerGroup, recordBudget(this.#limits));
     const key = storeKey(rec.groupKey);
+    // A claim is only released by end(); a round in progress renews it with every change it records.
+    const held = this.#cache.get(key)?.lock;
+    if (!copy.lock && held?.by === this.identity) copy.lock = held;
+    if (copy.lock?.by === this.identity) copy.lock = { by: this.identity, until: this.#now() + this.#claimTtlMs };
     this.#cache.set(key, copy);
     this.#dirty.set(key, ++this.#seq);
     if (opts.durable) {
@@ -357,6 +478,10 @@ export class ConfigMapThreadStore implements ThreadStore {
         const ours = this.#cache.get(key);
         if (!ours) continue;
         const theirs = data[key] === undefined ? undefined : decodeRecord(data[key]);
+        // Another replica's claim stays until it ends its round (or the claim expires).
+        const me = capText(this.identity, 128);
+        if (theirs?.lock && theirs.lock.by !== me && theirs.lock.until > this.#now()) ours.lock = theirs.lock;
+        else if (ours.lock && ours.lock.by !== me) delete ours.lock;
         // Two writers of one group: keep the newer view, but never lose an alert either one posted.
         if (theirs && theirs.threadTs === ours.threadTs) {
           ours.alerts = { ...theirs.alerts, ...ours.alerts };
