@@ -139,7 +139,7 @@ describe('SIGKILL in the middle of an alert storm, then restart: real Alertmanag
     }
     await am.postAlerts(alerts);
     // Alertmanager delivers the ten groups at once and the bot answers 200 to each; it has posted a few when it dies.
-    await slack.waitFor(() => (slack.allMessages(CHANNEL).length >= 4 ? true : undefined), 60_000, 'the storm has started posting');
+    await slack.waitFor(() => (podsPosted(slack, pods).posted.size >= 30 ? true : undefined), 60_000, 'the storm has started posting');
     const done = exited(bot!);
     bot!.child.kill('SIGKILL');
     await done;
