@@ -132,7 +132,6 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
   });
 
   let stopping = false;
-  server.readiness('alerts', () => (stopping ? 'shutting down: posting the alerts already accepted, taking no new ones' : undefined));
   const seenReceivers = new Set<string>();
   if (!config.alerts.channel && config.alerts.routes.length === 0) {
     log.warn('alerts.channel is not set and there are no alerts.routes: POST /alertmanager is not mounted. Set alerts.channel to the channel alert threads go to.');
@@ -194,6 +193,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
     ...(reconciler ? { reconciler } : {}),
     async stop(opts = {}) {
       stopping = true;
+      server.stopTakingWork('shutting down: posting the alerts already accepted, taking no new ones');
       reconciler?.stop();
       // Everything answered 200 is posted, as long as the termination grace period allows.
       const graceMs = opts.graceMs ?? config.env.shutdownGraceSeconds * 1000;

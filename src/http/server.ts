@@ -52,6 +52,7 @@ export class HttpServer {
   #checks = new Map<string, ReadinessCheck>();
   #server: Server | undefined;
   #log: Logger;
+  #stopping: string | undefined;
 
   constructor(log: Logger, metrics?: Metrics) {
     this.#log = log;
@@ -66,6 +67,7 @@ export class HttpServer {
           failing[name] = (err as Error).message;
         }
       }
+      if (this.#stopping) failing['shutdown'] = this.#stopping;
       const ok = Object.keys(failing).length === 0;
       sendJson(res, ok ? 200 : 503, { ok, checks: [...this.#checks.keys()], failing });
     });
@@ -80,6 +82,11 @@ export class HttpServer {
 
   route(method: string, path: string, handler: RouteHandler, opts: { maxBody?: number } = {}): void {
     this.#routes.push({ method, path, handler, maxBody: opts.maxBody ?? 1024 * 1024 });
+  }
+
+  /** From now on /readyz answers 503 with `reason`: the process is shutting down and takes no new work. */
+  stopTakingWork(reason: string): void {
+    this.#stopping = reason;
   }
 
   /** A named check /readyz runs: returns undefined when ready, else why not. */
