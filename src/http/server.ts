@@ -64,18 +64,28 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** How long a refused connection is kept half-closed, discarding what the client still sends. */
+const LINGER_MS = 1000;
+
 /**
  * Answers without reading (the rest of) the body, and closes the connection once the answer is
- * out, so a client that keeps sending costs neither memory nor a socket.
+ * out, so a client that keeps sending costs neither memory nor, for long, a socket.
  */
 function refuse(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
+  const socket = req.socket;
   if (res.headersSent) {
-    req.socket.destroy();
+    socket.destroy();
     return;
   }
-  res.once('finish', () => req.socket.destroySoon());
-  // Reading stops here; without this, Node would drain (and discard) the rest of the upload.
   req.pause();
+  // Node closes a `Connection: close` response's socket as soon as the answer is flushed; with
+  // unread upload bytes still arriving that close is a TCP reset, which can destroy the answer
+  // before the client reads it. Linger instead (as nginx does): send FIN, discard what still
+  // arrives for a moment, then close.
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
   sendJson(res, r.status, { ok: false, error: r.error }, { ...r.headers, connection: 'close' });
 }
 
