@@ -151,6 +151,21 @@ describe('Socket Mode', () => {
   test('no token value appears in any log line', () => {
     assertNoSecrets(bot.output());
   });
+
+  test('at LOG_LEVEL=debug no response_url (a bearer capability) appears in the log, though the SDK logs every envelope', async () => {
+    const sent = await slack.sendSlashCommandSocket({ command: '/backup', text: 'help' });
+    await slack.waitFor(() => slack.responses(sent.responseUrlId).find((r) => r.via === 'response_url'));
+    const urls = slack.envelopes().map((e) => (e as { payload?: { response_url?: unknown } }).payload?.response_url).filter((u): u is string => typeof u === 'string');
+    assert.ok(urls.includes(sent.responseUrl), 'the stand-in recorded the envelopes it sent');
+    const output = bot.output();
+    assert.match(output, /"level":20/, 'the bot logged at debug level');
+    assert.match(output, /response_url/, 'the SDK logged the envelopes (with the value scrubbed)');
+    for (const url of urls) {
+      const id = url.slice(url.lastIndexOf('/') + 1);
+      assert.ok(!output.includes(id), `response_url ${url} leaked into the log`);
+    }
+    assert.ok(!output.includes(`${slack.origin}/response/`), 'no hooks URL in the log');
+  });
 });
 
 describe('terminal mode through a pipe', () => {
