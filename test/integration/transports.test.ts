@@ -186,6 +186,21 @@ describe('terminal mode through a pipe', () => {
     assert.match(stdout, /\/restic locks <namespace> <app>/);
   });
 
+  test('with no KUBECONFIG and no ~/.kube/config it says no cluster is configured and how to get one, at start and for a cluster command', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const home = mkdtempSync(join(tmpdir(), 'bb-home-'));
+    // Without a kubeconfig the client library falls back to http://localhost:8080; that is not a cluster.
+    const { code, stdout, stderr } = await runTerminalProcess('/backup status\n/restic locks media plex\n', { HOME: home, KUBECONFIG: null });
+    assert.equal(code, 0);
+    assert.match(stderr, /no Kubernetes cluster is configured.*KUBECONFIG.*npm run demo/i, 'said at start');
+    const replies = stdout.split('\n').filter((l) => /No Kubernetes cluster is configured/.test(l));
+    assert.equal(replies.length, 2, stdout);
+    for (const line of replies) assert.match(line, /set KUBECONFIG.*npm run demo for the local sample cluster/);
+    assert.doesNotMatch(stdout + stderr, /localhost:8080|HTTP protocol is not allowed|Cannot list ReplicationSources/);
+  });
+
   test('an invalid configuration stops start-up with a message naming the field', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
