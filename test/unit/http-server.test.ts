@@ -123,6 +123,24 @@ describe('HttpServer: nothing is read before the caller is authorised', () => {
     assert.deepEqual(handled, [10, 10, 2]);
   });
 
+  it('an upload the client abandons mid-body frees its place under the cap', async () => {
+    handled.length = 0;
+    const abandoned = [0, 1].map(() => upload(port, '/guarded', { 'content-length': 10, authorization: 'Bearer right' }));
+    for (const u of abandoned) {
+      u.response.catch(() => {});
+      u.req.write('01234');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    for (const u of abandoned) u.req.destroy();
+    await Promise.all(abandoned.map((u) => u.closed));
+    await new Promise((r) => setTimeout(r, 100));
+    const next = [0, 1].map(() => upload(port, '/guarded', { 'content-length': 2, authorization: 'Bearer right' }));
+    for (const u of next) u.req.end('{}');
+    const done = await Promise.all(next.map((u) => within(2000, u.response, 'upload after abandoned ones')));
+    assert.deepEqual(done.map((d) => d.status), [200, 200]);
+    assert.deepEqual(handled, [2, 2]);
+  });
+
   it('an authorised body within the limit reaches the handler whole', async () => {
     handled.length = 0;
     const res = await fetch(`http://127.0.0.1:${port}/guarded`, { method: 'POST', headers: { authorization: 'Bearer right' }, body: Buffer.alloc(MAX) });
