@@ -132,8 +132,9 @@ describe('HTTP mode: replays and unauthenticated uploads', () => {
     console.log(`figure: bot RSS ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB peak during 60 slow unauthenticated 5 MiB uploads to /alertmanager (+${(peak - before).toFixed(0)} MB); each answered 401 after at most ${(maxSent / 1024).toFixed(0)} KiB sent, the slowest in ${slowest} ms`);
     assert.deepEqual(new Set(results.map((r) => r.status)), new Set([401]));
     assert.ok(maxSent < 5 * MiB, 'every upload was refused before its body was complete');
-    // Before the fix the bot buffered every body: +300 MB or more.
-    assert.ok(peak - before < 64, `RSS grew by ${(peak - before).toFixed(0)} MB`);
+    // Before the fix the bot buffered every body: +456 MB measured (60 × 5 MiB is 300 MiB of bodies
+    // alone). After it, +5 to +24 MB on a loaded machine; the bound leaves room for that noise.
+    assert.ok(peak - before < 128, `RSS grew by ${(peak - before).toFixed(0)} MB`);
     assert.equal((await fetch(`${bot.url}/healthz`)).status, 200);
   });
 });
