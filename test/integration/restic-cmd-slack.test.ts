@@ -20,7 +20,7 @@ import type { KubeHarness } from '../harness/kube/index.ts';
 import { holdLock, killAllHolders, makeLocalRepository, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { createNamespace, createPod, createSecret, createSource, getSource, kubeFor, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
+import { createNamespace, createPod, createSecret, createSource, getSource, kubeFor, moverLabels, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
 
 const skip = skipUnlessBuilt('restic') || (await kubeUnavailableReason()) || false;
 const bin = resticBinary() ?? 'restic';
@@ -71,6 +71,8 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
     const stale = await holdLock(plex);
     await stale.kill9();
     locks['stale'] = stale.lock.id;
+    // The runbook's mover, whose restic was killed: its pod Failed, which proves the lock dead.
+    await createPod(kube, ns, 'volsync-src-plex-nzlv6', 'Failed', moverLabels('plex'));
     const orphaned = await holdLock(plex, { hostname: 'volsync-src-plex-nzlv6' });
     await orphaned.kill9();
     locks['orphaned'] = orphaned.lock.id;
@@ -174,6 +176,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
 
   test('an altered confirmation is refused; a plain unlock is reported in the channel', async () => {
     const target = await repoFor('sonarr');
+    await createPod(kube, ns, 'volsync-src-sonarr-x1y2z', 'Failed', moverLabels('sonarr'));
     const dead = await holdLock(target, { hostname: 'volsync-src-sonarr-x1y2z' });
     await dead.kill9();
     const before = slack.messages(CHANNEL).length;
@@ -209,6 +212,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
 
   test('piped terminal: --remove-all is refused, never assumed confirmed', async () => {
     const target = await repoFor('lidarr');
+    await createPod(kube, ns, 'volsync-src-lidarr-aaaaa', 'Failed', moverLabels('lidarr'));
     const dead = await holdLock(target, { hostname: 'volsync-src-lidarr-aaaaa' });
     await dead.kill9();
     const run = await runTerminalProcess(`/restic unlock ${ns} lidarr --remove-all\n`, { KUBECONFIG: harness.kubeconfigPath, RESTIC_BIN: bin }, 120_000);
