@@ -23,7 +23,7 @@ import { NO_CLUSTER } from './locks-command.ts';
 import { pauseCommand, resume, setPaused } from './pause.ts';
 import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
 import { withRepository } from './repository.ts';
-import { leaseName, repositoryLease, underRepositoryLease } from './repository-lease.ts';
+import { leaseName, repositoryLease, RepositoryLeaseHeldError, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
 import type { UnlockSource } from './source.ts';
 import { readSource, resolveSource } from './source.ts';
@@ -280,7 +280,7 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
         ex.lines.push(`Failed: ${line}`);
       }
       // A refusal to take the Lease: nothing at all was done.
-      ex.outcome = ex.ran.length === 0 && line?.startsWith('Another unlock of') ? 'refused' : 'failed';
+      ex.outcome = ex.ran.length === 0 && err instanceof RepositoryLeaseHeldError ? 'refused' : 'failed';
     }
   }
   return ex;

@@ -126,6 +126,9 @@ describe('what binds and what gates a --remove-all', () => {
     const holder = holderFor({ id: 'U0ALICE', name: 'alice', via: 'slack' });
     assert.match(holder, /^slack:U0ALICE \(alice\) via backup-bot on /);
     assert.match(describeHolder(holder), /^<@U0ALICE> \(alice\) via backup-bot on /);
+    // One holder per operation: the same person's second operation is someone else to the Lease.
+    assert.match(holder, / #[0-9a-f]{8}$/);
+    assert.notEqual(holderFor({ id: 'U0ALICE', name: 'alice', via: 'slack' }), holder);
     assert.equal(describeHolder('terminal:root via backup-bot on laptop'), 'root via backup-bot on laptop');
     assert.equal(describeHolder('<!channel>'), '&lt;!channel&gt;');
   });
