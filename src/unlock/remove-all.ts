@@ -44,6 +44,9 @@ class Refusal extends Error {
 
 export const SECOND_OPERATOR_TERMINAL = 'needs a second operator: run it from Slack';
 
+/** Resume attempts after the work: 1 + 2 + … + 7 s apart (pause.ts backs off linearly). */
+const RESUME_RETRY = { attempts: 8, delayMs: 1000 };
+
 function actorOf(rec: ConfirmationRecord): Actor {
   return { id: rec.requester.id, via: rec.requester.via, ...(rec.requester.name ? { name: rec.requester.name } : {}) };
 }
@@ -257,7 +260,8 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
         }
       } finally {
         if (paused) {
-          const failed = await resume(kube, namespace, name);
+          // Long enough to outlast an API server restart (about 30 s in all), within the Lease.
+          const failed = await resume(kube, namespace, name, RESUME_RETRY);
           if (failed) {
             ex.resumeFailed = failed;
           } else {
