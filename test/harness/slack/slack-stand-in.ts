@@ -24,6 +24,7 @@ import {
 import { ResponseUrls, type ResponseUrlContext } from './response-urls.ts';
 import { SlackClock } from './slack-ids.ts';
 import { SocketModeServer, type DisconnectOptions, type SocketAck } from './socket-mode-server.ts';
+import { noteSecrets } from '../secrets-scan.ts';
 import { TriggerIds } from './trigger-ids.ts';
 import { callWebApi, type ApiContext, type ApiResult } from './web-api-methods.ts';
 import { createWorkspace, defaultChannelId, defaultUserId, type Workspace, type WorkspaceOptions } from './workspace.ts';
@@ -130,6 +131,8 @@ export interface SlackStandIn {
   sendSlashCommandSocket(o?: SlashCommandSocketOptions): Promise<SocketAck & SlashCommandDelivery>;
   sendInteractionSocket(o: InteractionSocketOptions): Promise<SocketAck & InteractionDelivery>;
   sendEventSocket(o: EventSocketOptions): Promise<SocketAck & { sent: Record<string, unknown> }>;
+  /** Sends any envelope as is (for fuzzing what a client must survive); resolves with its ack. */
+  sendRawEnvelopeSocket(type: string, payload: Record<string, unknown>, o?: { timeoutMs?: number; acceptsResponsePayload?: boolean }): Promise<SocketAck>;
 
   /** Asks Socket Mode clients to reconnect (see DisconnectOptions). */
   disconnect(o?: DisconnectOptions): void;
@@ -196,6 +199,10 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
   const appToken = opts.appToken ?? 'xapp-1-standin-0000-app';
   const signingSecret = opts.signingSecret ?? 'standin-signing-secret';
   const records = new SlackRecords();
+  noteSecrets(botToken, appToken, signingSecret);
+  // A test process may end without close(): what the bot sent still reaches the secrets scan.
+  const spillAtExit = () => records.spill();
+  process.once('exit', spillAtExit);
   const clock = new SlackClock();
   const workspace = createWorkspace(opts);
   const rateLimit = new PostMessageRateLimit(opts.postMessagePerSecondPerChannel ?? 1);
@@ -397,6 +404,10 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
       return { ...ack, sent: payload, ...(responseUrlId === undefined ? {} : { responseUrlId }) };
     },
 
+    sendRawEnvelopeSocket(type, payload, o = {}) {
+      return socket.send(type, payload, o);
+    },
+
     async sendEventSocket(o) {
       const body = eventCallbackBody(workspace, o);
       const ack = await socket.send('events_api', body, {
@@ -412,6 +423,8 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     openConnections: () => socket.openConnections,
 
     async close() {
+      records.spill();
+      process.off('exit', spillAtExit);
       await socket.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
