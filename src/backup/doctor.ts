@@ -8,8 +8,8 @@
 import type { Kube } from '../kube/client.ts';
 import { LONGHORN, kubeErrorLine, statusCode } from '../kube/client.ts';
 import type { Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { isDnsSubdomain } from '../command/names.ts';
+import { errorReply, inlineCode, untrustedLine } from '../reply.ts';
+import { isDnsLabel, isDnsSubdomain } from '../command/names.ts';
 import { UserError } from '../errors.ts';
 import { JOB_POD_SELECTOR, listSources, withTimeout } from './inventory.ts';
 import type { LonghornVolume, Meta, Pod, Pvc, ReplicationSource } from './objects.ts';
@@ -31,7 +31,7 @@ export interface Finding {
   namespace: string;
   /** The object the finding is about: PVC, source, pod, volume or Deployment name. */
   subject: string;
-  /** Why, in a sentence (mrkdwn, already escaped). */
+  /** Why, in a sentence (mrkdwn, already escaped: spec and status strings are outside text). */
   why: string;
   /** The commands that fix it, in order. */
   fix: string[];
@@ -86,6 +86,12 @@ export function parseLabel(selector: string): { key: string; value: string } {
 }
 
 const annotateCmd = (ns: string, pvc: string) => `kubectl annotate pvc ${pvc} -n ${ns} kyverno.io/trigger="$(date +%s)" --overwrite`;
+
+/**
+ * Only names Kubernetes would accept go into a suggested command: a spec string (sourcePVC, a
+ * Secret name) is outside text, and a command an admin pastes must not carry anything else.
+ */
+const commandSafe = (ns: string, name: string | undefined): name is string => isDnsLabel(ns) && name !== undefined && isDnsSubdomain(name);
 
 /** The deployed service account (deploy/rbac.yaml); an admin checks the bot's access to one Secret with this. */
 const botCanGet = (ns: string, secret: string) => `kubectl auth can-i get secret/${secret} -n ${ns} --as=system:serviceaccount:backup-bot:backup-bot`;
@@ -151,13 +157,15 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
       const ns = namespaceOf(rs);
       const secret = secrets.get(`${ns}/${repo}`);
       const pvc = rs.spec?.sourcePVC;
-      const regenerate = pvc ? [annotateCmd(ns, pvc)] : [];
+      const regenerate = commandSafe(ns, pvc) ? [annotateCmd(ns, pvc)] : [];
+      const repoName = inlineCode(repo, 120);
+      const repoRef = inlineCode(`${ns}/${repo}`, 120);
       const unreadable = input.unreadable?.[`${ns}/${repo}`];
       if (unreadable?.forbidden) {
         findings.push({
           check: 'repository-secret', namespace: ns, subject: nameOf(rs),
-          why: `Source \`${ns}/${nameOf(rs)}\` uses repository Secret \`${repo}\`, which the bot may not read (403), so its keys were not checked. Grant the bot \`get\` on that Secret (deploy/rbac.yaml: \`get\` on Secrets, never \`list\`).`,
-          fix: [botCanGet(ns, repo)],
+          why: `Source \`${ns}/${nameOf(rs)}\` uses repository Secret ${repoName}, which the bot may not read (403), so its keys were not checked. Grant the bot \`get\` on that Secret (deploy/rbac.yaml: \`get\` on Secrets, never \`list\`).`,
+          fix: commandSafe(ns, repo) ? [botCanGet(ns, repo)] : [],
         });
         continue;
       }
@@ -168,7 +176,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
       if (!secret) {
         findings.push({
           check: 'repository-secret', namespace: ns, subject: nameOf(rs),
-          why: `Source \`${ns}/${nameOf(rs)}\` uses repository Secret \`${repo}\`, which does not exist: its mover cannot start.`,
+          why: `Source \`${ns}/${nameOf(rs)}\` uses repository Secret ${repoName}, which does not exist: its mover cannot start.`,
           fix: [`kubectl get secret -n ${ns} | grep volsync-secret`, ...regenerate],
         });
         continue;
@@ -177,7 +185,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
       if (missing.length) {
         findings.push({
           check: 'repository-secret', namespace: ns, subject: nameOf(rs),
-          why: `Repository Secret \`${ns}/${repo}\` of source \`${nameOf(rs)}\` has no ${missing.map((k) => `\`${k}\``).join(' and ')} (empty or missing).`,
+          why: `Repository Secret ${repoRef} of source \`${nameOf(rs)}\` has no ${missing.map((k) => `\`${k}\``).join(' and ')} (empty or missing).`,
           fix: ['kubectl get clusterpolicy volsync-smart-protection', ...regenerate],
         });
       }
@@ -196,7 +204,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
     const why = opts.stuck?.get(key(p));
     findings.push({
       check: 'restore-stuck', namespace: ns, subject: nameOf(p),
-      why: `Restore pod \`${ns}/${nameOf(p)}\` (ReplicationDestination \`${rd}\`) stuck in ${podPhase(p)} for ${since ? humanDuration(now - since) : 'a while'}${why ? `: ${escapeMrkdwn(why.slice(0, 400))}` : ''}. Restores only matter for disaster recovery; backups keep working.`,
+      why: `Restore pod \`${ns}/${nameOf(p)}\` (ReplicationDestination \`${rd}\`) stuck in ${untrustedLine(podPhase(p), 80)} for ${since ? humanDuration(now - since) : 'a while'}${why ? `: ${untrustedLine(why, 400)}` : ''}. Restores only matter for disaster recovery; backups keep working.`,
       fix: [`kubectl delete replicationdestination ${rd} -n ${ns}`, `kubectl delete pvc -n ${ns} -l volsync.backube/replicationdestination`],
     });
   }
@@ -205,6 +213,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
   const pvcByVolume = new Map((input.pvcs ?? []).filter((p) => p.spec?.volumeName).map((p) => [p.spec!.volumeName!, p]));
   for (const v of input.volumes ?? []) {
     const pvc = pvcByVolume.get(nameOf(v));
+    // Without the PVC, its name and namespace come from the volume's status: outside text.
     const ns = pvc ? namespaceOf(pvc) : v.status?.kubernetesStatus?.namespace ?? '';
     const pvcName = pvc ? nameOf(pvc) : v.status?.kubernetesStatus?.pvcName ?? '';
     if (opts.namespace && ns !== opts.namespace) continue;
@@ -216,10 +225,10 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
     const volsyncOwned = /^volsync-/.test(pvcName) || pvc?.metadata?.labels?.['volsync.backube/replicationdestination'] !== undefined;
     const fix = [`kubectl get volumes.longhorn.io -n ${LONGHORN.namespace} ${vol} -o custom-columns=NAME:.metadata.name,STATE:.status.state,ROBUSTNESS:.status.robustness -w`];
     if (volsyncOwned) fix.push(`kubectl delete volume.longhorn.io ${vol} -n ${LONGHORN.namespace}`);
-    else if (pvcName && ns) fix.push(annotateCmd(ns, pvcName));
+    else if (commandSafe(ns, pvcName)) fix.push(annotateCmd(ns, pvcName));
     findings.push({
       check: 'longhorn-faulted', namespace: ns, subject: vol,
-      why: `Longhorn volume \`${vol}\`${pvcName ? ` (PVC \`${ns}/${pvcName}\`)` : ''} is *${robustness ?? state ?? 'unknown'}* (state ${state ?? 'unknown'}): pods using it stay in ContainerCreating ("volume is not ready for workloads"). Auto-salvage usually recovers it; ${volsyncOwned ? 'it is a VolSync cache/restore volume, so deleting it is safe' : 'it holds application data: do not delete it'}.`,
+      why: `Longhorn volume \`${vol}\`${pvcName ? ` (PVC ${inlineCode(`${ns}/${pvcName}`, 120)})` : ''} is *${untrustedLine(robustness ?? state ?? 'unknown', 40)}* (state ${untrustedLine(state ?? 'unknown', 40)}): pods using it stay in ContainerCreating ("volume is not ready for workloads"). Auto-salvage usually recovers it; ${volsyncOwned ? 'it is a VolSync cache/restore volume, so deleting it is safe' : 'it holds application data: do not delete it'}.`,
       fix,
     });
   }
@@ -238,7 +247,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
     if (!rwo.length) continue;
     findings.push({
       check: 'rolling-rwo', namespace: ns, subject: nameOf(d),
-      why: `Deployment \`${ns}/${nameOf(d)}\` has one replica, a ReadWriteOnce volume (${rwo.map((c) => `\`${c}\``).join(', ')}) and the \`RollingUpdate\` strategy: on every rollout the new pod starts while the old one still holds the volume and its locks (Backrest: "oplog is locked by another instance"). Use \`Recreate\`.`,
+      why: `Deployment \`${ns}/${nameOf(d)}\` has one replica, a ReadWriteOnce volume (${rwo.map((c) => inlineCode(c, 120)).join(', ')}) and the \`RollingUpdate\` strategy: on every rollout the new pod starts while the old one still holds the volume and its locks (Backrest: "oplog is locked by another instance"). Use \`Recreate\`.`,
       fix: [`kubectl patch deployment ${nameOf(d)} -n ${ns} --type merge -p '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}'`],
     });
   }

@@ -4,7 +4,7 @@
  */
 import type { Actor } from '../command/context.ts';
 import type { Block } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { escapeMrkdwn, inlineCode, untrustedLine } from '../reply.ts';
 import { formatAge, formatInstant, repositoryBlocks } from '../restic/index.ts';
 import type { Verdict } from '../restic/index.ts';
 import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
@@ -46,9 +46,9 @@ export function lockSection(e: LockEvidence, now: Date): Block {
   const age = now.getTime() - lock.time.getTime();
   const lines = [
     `${ICON[verdict.verdict]} *${verdict.verdict}* · \`${lock.shortId}\` · ${kind}`,
-    `Host \`${escapeMrkdwn(lock.hostname)}\` · PID ${lock.pid}${lock.username ? ` · ${escapeMrkdwn(lock.username)}` : ''}`,
+    `Host ${inlineCode(lock.hostname, 100)} · PID ${lock.pid}${lock.username ? ` · ${untrustedLine(lock.username, 60)}` : ''}`,
     `Created ${formatInstant(lock.time)} · ${age >= 0 ? `${formatAge(age)} ago` : 'in the future (clock skew)'}`,
-    escapeMrkdwn(reasonText(e)),
+    untrustedLine(reasonText(e), 600),
     `_Blocks ${verdict.blocks.operations.join(', ')}_`,
   ];
   return { type: 'section', text: lines.join('\n') };
