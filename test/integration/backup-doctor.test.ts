@@ -217,7 +217,7 @@ describe('/backup doctor on a real API server', { skip }, () => {
     const r = await doctorAs(kube, labelled);
     const t = JSON.stringify(r.blocks) + r.text;
     assert.deepEqual(validateBlocks(renderBlocks(r).blocks), []);
-    assert.match(t, new RegExp(`Source \`${labelled}/data\` uses repository Secret \`data-volsync-secret\`, which the bot may not read \(403`));
+    assert.match(t, new RegExp(`Source \`${labelled}/data\` uses repository Secret \`data-volsync-secret\`, which the bot may not read \\(403`));
     assert.match(t, new RegExp(`kubectl auth can-i get secret/data-volsync-secret -n ${labelled} --as=system:serviceaccount:`));
     assert.match(t, new RegExp(`Source \`${labelled}/media\` uses repository Secret \`media-volsync-secret\`, which does not exist`));
     assert.match(t, new RegExp(`Repository Secret \`${labelled}/photos-volsync-secret\` of source \`photos\` has no \`RESTIC_PASSWORD\``));
