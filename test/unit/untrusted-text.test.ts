@@ -22,6 +22,10 @@ import type { ReplicationSource } from '../../src/backup/objects.ts';
 import { renderSourceDetail, renderStatus } from '../../src/backup/status-reply.ts';
 import { diagnose, type DoctorInput } from '../../src/backup/doctor.ts';
 import { renderDoctor } from '../../src/backup/doctor-reply.ts';
+import { escalationReply, summaryReply } from '../../src/backup-window/summary.ts';
+import type { InstanceState, ObservedAlert } from '../../src/backup-window/state.ts';
+import { silencedReply } from '../../src/alerts/silence-actions.ts';
+import { ButtonSigner } from '../../src/alerts/button-values.ts';
 
 const TOKENS = ['<!channel>', '<@U0123>', '<https://evil.example|click>', '*bold*', '`'];
 const TEN_KB = 'A'.repeat(10_000);
@@ -143,6 +147,18 @@ for (const { label, evil: EVIL, word: EVIL_WORD } of VARIANTS) describe(`outside
       facts: { found: false, error: EVIL, evidence: target, events: [], eventsError: EVIL, log: { unavailable: EVIL } },
     });
     assertSafe('diagnosis without facts', unavailable);
+  });
+
+  test('a silence\'s reply and a window\'s summary and escalation: pod labels', () => {
+    const scope = { alertname: EVIL, namespace: 'apps', pod: EVIL_WORD, container: EVIL };
+    assertSafe('silenced', silencedReply(new ButtonSigner('signing-secret-for-tests'), { id: 'abcd1234-0000', url: 'http://am.example/#/silences/abcd1234-0000', scope, endsAt: NOW, span: '1 h', by: 'alice', now: NOW }));
+    const observed = (pod: string, status: ObservedAlert['status']): ObservedAlert => ({ fingerprint: `f-${status}`, alertname: EVIL, namespace: 'apps', pod, container: EVIL, status, firstSeenAt: '2026-01-18T02:10:00Z', lastSeenAt: '2026-01-18T03:00:00Z', transient: false, source: 'webhook' });
+    const instance: InstanceState = {
+      id: 'pbs@2026-01-18T02:00:00.000Z', window: 'pbs', zone: 'UTC', start: '2026-01-18T02:00:00Z', end: '2026-01-18T03:30:00Z', graceEnd: '2026-01-18T03:45:00Z',
+      openedAt: '2026-01-18T02:00:00Z', mode: 'annotate', cfg: 'abc', alerts: { a: observed(EVIL_WORD, 'firing'), b: observed(EVIL, 'resolved') },
+    };
+    assertSafe('window summary', summaryReply({ instance, zone: 'UTC', escalate: 'S0ONCALL', mention: true, alertmanagerNote: 'checked' }));
+    assertSafe('escalation', escalationReply(instance, observed(EVIL_WORD, 'firing'), { zone: 'UTC', escalate: 'S0ONCALL', mention: true }));
   });
 
   test('/backup status: the mover log tail, the sync condition, the CR\'s own strings', () => {
