@@ -11,6 +11,7 @@ import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import { resticErrorFor } from '../../src/restic/errors.ts';
 import { verdictFor, type HostFacts, type ResticLock } from '../../src/restic/index.ts';
 import { lockBlocks } from '../../src/unlock/render.ts';
+import { unlockReportBlocks } from '../../src/unlock/plain-unlock.ts';
 import { listReply, parentMessage } from '../../src/alerts/alert-messages.ts';
 import type { GroupBatch } from '../../src/alerts/notification-queue.ts';
 import type { WebhookAlert } from '../../src/alerts/alertmanager-types.ts';
@@ -98,6 +99,9 @@ for (const { label, evil: EVIL, word: EVIL_WORD } of VARIANTS) describe(`outside
     const facts: HostFacts = { thisHost: 'bot-host', isProcessAlive: () => false, podPhase: () => 'absent' };
     const blocks = lockBlocks({ locks: [{ lock, verdict: verdictFor(lock, NOW, facts) }], at: NOW });
     assertSafe('locks', reply('1 lock', blocks));
+    const verdict = verdictFor(lock, NOW, facts);
+    const report = { command: 'restic unlock' as const, before: [lock, lock], removed: [lock], remaining: [{ lock, verdict, keptBecause: `plain \`restic unlock\` removes only stale locks, and restic does not call this one stale: made on ${lock.hostname}` }], refreshed: [], appeared: [], resticOutput: EVIL };
+    assertSafe('unlock report', reply('unlocked', unlockReportBlocks(report, 'media/plex', NOW)));
   });
 
   const alert = (over: Partial<WebhookAlert> = {}): WebhookAlert => ({
