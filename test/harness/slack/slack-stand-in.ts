@@ -11,6 +11,7 @@ import {
   type SlashCommandOptions,
 } from './payloads.ts';
 import { PostMessageRateLimit } from './post-message-rate-limit.ts';
+import { SlackFaults, type FaultOptions } from './faults.ts';
 import {
   SlackRecords,
   type ApiCall,
@@ -34,6 +35,7 @@ export { signSlackRequest } from './request-signature.ts';
 export type { ApiCall, EphemeralMessage, OpenedView, SentEnvelope, StoredMessage, UserResponse } from './records.ts';
 export type { StandInChannel, StandInUser, Workspace } from './workspace.ts';
 export type { HttpAck } from './http-driver.ts';
+export type { FaultOptions } from './faults.ts';
 export type { SocketAck, DisconnectOptions } from './socket-mode-server.ts';
 export type { BlockActionOptions, EventOptions, SlashCommandOptions } from './payloads.ts';
 
@@ -116,6 +118,14 @@ export interface SlackStandIn {
   /** Forgets every record and rate-limit window; configuration stays. */
   reset(): void;
   setPostMessageLimit(perSecondPerChannel: number): void;
+  /**
+   * The next `n` requests of `method` (a Web API method, or 'response_url') fail without being
+   * carried out: answered `status` (5xx, or 429 with Retry-After), or left hanging for `hangMs`
+   * and then dropped. See faults.ts.
+   */
+  failNext(method: string, n: number, o?: FaultOptions): void;
+  /** Faults armed and not yet served (all methods, or one). */
+  pendingFaults(method?: string): number;
 
   /** Default target for the send*Http helpers. */
   setRequestUrl(url: string): void;
@@ -208,6 +218,7 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
   const clock = new SlackClock();
   const workspace = createWorkspace(opts);
   const rateLimit = new PostMessageRateLimit(opts.postMessagePerSecondPerChannel ?? 1);
+  const faults = new SlackFaults();
   const triggers = new TriggerIds(opts.triggerTtlMs);
   const responseUrls = new ResponseUrls(records, clock, workspace);
   if (opts.responseUrlTtlMs !== undefined) responseUrls.ttlMs = opts.responseUrlTtlMs;
@@ -225,9 +236,37 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     return 'unknown';
   };
 
+  /** Serves an armed fault for `method`; true when it did (the request is not carried out). */
+  async function served(method: string, res: ServerResponse, params: Record<string, unknown>, kind: TokenKind, at: number): Promise<boolean> {
+    const fault = faults.take(method);
+    if (fault === undefined) return false;
+    if (fault.hangMs !== undefined) {
+      records.apiCalls.push({ method, params, tokenKind: kind, at, status: 0, response: { fault: 'hang', hangMs: fault.hangMs } });
+      records.changed();
+      await new Promise((r) => setTimeout(r, fault.hangMs));
+      res.socket?.destroy();
+      return true;
+    }
+    const status = fault.status ?? 500;
+    const headers: Record<string, string> = status === 429 ? { 'Retry-After': String(fault.retryAfter ?? 1) } : {};
+    const body = status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'fatal_error', fault: true };
+    const call: ApiCall = { method, params, tokenKind: kind, at, status, response: body };
+    if (status === 429) call.retryAfter = fault.retryAfter ?? 1;
+    records.apiCalls.push(call);
+    records.changed();
+    send(res, status, body, headers);
+    return true;
+  }
+
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, query: URLSearchParams): Promise<void> {
     const at = Date.now();
     const raw = await readBody(req);
+    if (faults.pending(method) > 0) {
+      const p = parseParams(req.headers['content-type'], raw, query);
+      const { token: _t, ...rest } = 'error' in p ? { token: undefined } : p.params;
+      const h = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (await served(method, res, rest, tokenKind(h), at)) return;
+    }
     const parsed = parseParams(req.headers['content-type'], raw, query);
     const header = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     let params: Record<string, unknown> = {};
@@ -252,6 +291,7 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
 
   async function handleResponseUrl(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const raw = await readBody(req);
+    if (await served('response_url', res, { id }, 'none', Date.now())) return;
     const reply = responseUrls.post(id, raw, req.headers['content-type']);
     send(res, reply.status, reply.body);
   }
@@ -354,8 +394,11 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     reset: () => {
       records.reset();
       rateLimit.reset();
+      faults.reset();
     },
     setPostMessageLimit: (perSecond) => rateLimit.setPerSecond(perSecond),
+    failNext: (method, n, o) => faults.failNext(method, n, o),
+    pendingFaults: (method) => faults.pending(method),
 
     setRequestUrl: (url) => {
       requestUrl = url;
