@@ -20,6 +20,7 @@ import { VerifiedHttpReceiver } from './http-receiver.ts';
 import { slackLogger } from './bolt-logger.ts';
 import { webClientOptions } from './web-client.ts';
 import { ChannelPoster } from './poster.ts';
+import { retryingRespond } from './respond.ts';
 
 export interface SlackTransport {
   app: App;
@@ -112,13 +113,15 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
   };
 
   for (const family of opts.commands.families) {
-    app.command(family.command, async ({ command, ack, respond }) => {
+    app.command(family.command, async ({ command, ack, respond: boltRespond }) => {
       await ack();
       // Bolt gives no respond() to a command without a response_url (Slack always sends one).
-      if (typeof respond !== 'function') {
+      if (typeof boltRespond !== 'function' || typeof command.response_url !== 'string') {
         log.warn({ command: family.command }, 'a slash command arrived without a response_url; there is nowhere to answer it');
         return;
       }
+      // Bolt's respond() tries once; a Slack 5xx, 429 or timeout would lose the reply.
+      const respond = retryingRespond(command.response_url);
       const actor: Actor = { id: command.user_id, name: command.user_name, via: 'slack' };
       const channel = command.channel_id;
       // Slack always sends a string; anything else is treated as no text rather than failing the reply.
@@ -145,17 +148,18 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     });
   }
 
-  app.action(/^bb:/, async ({ ack, body, respond }) => {
+  app.action(/^bb:/, async ({ ack, body, respond: boltRespond }) => {
     await ack();
     if (body.type !== 'block_actions') return;
     const action = body.actions[0];
     if (!action || action.type !== 'button') return;
     // Slack always sends a user and a response_url with a click; without them nothing could be
     // checked or reported, so nothing is run.
-    if (typeof respond !== 'function' || typeof body.user?.id !== 'string') {
+    if (typeof boltRespond !== 'function' || typeof body.response_url !== 'string' || typeof body.user?.id !== 'string') {
       log.warn({ actionId: String(action.action_id).slice(0, 60) }, 'a button click arrived without a user or a response_url; ignored');
       return;
     }
+    const respond = retryingRespond(body.response_url);
     const actor: Actor = { id: body.user.id, name: body.user.name ?? body.user.username, via: 'slack' };
     const channel = body.channel?.id;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;
