@@ -4,25 +4,13 @@
  * once), and whether a configured backup window is open. "Backup of media/plex running since
  * 02:04" is evidence; a window being open is only the schedule.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import type { WindowConfig } from '../config.ts';
-import type { Kube } from '../kube/client.ts';
-import { cachedMoverPods } from '../kube/mover-pods.ts';
-import type { MoverPodSource } from '../kube/mover-pods.ts';
+import { moverFromPod } from '../volsync/mover-pods.ts';
+import type { MoverPod, MoverPodSource } from '../volsync/mover-pods.ts';
 import { currentOrNext, isTransientPod, lastClosed } from '../window/index.ts';
 import type { WindowInstance } from '../window/index.ts';
 
-
-export interface MoverPod {
-  namespace: string;
-  name: string;
-  /** volsync-src-* back up, volsync-dst-* restore. */
-  kind: 'backup' | 'restore';
-  /** The ReplicationSource/Destination the mover works for, from the pod name. */
-  app: string;
-  phase: string;
-  since?: Date;
-}
+export type { MoverPod };
 
 export interface MoverSnapshot {
   movers: MoverPod[];
@@ -45,29 +33,14 @@ export interface WindowState {
   transientPod: boolean;
 }
 
-export function moverFromPod(p: V1Pod): MoverPod | undefined {
-  const name = p.metadata?.name ?? '';
-  const m = /^volsync-(src|dst)-(.+?)(?:-[a-z0-9]{5})?$/.exec(name);
-  if (!m) return undefined;
-  const running = [...(p.status?.containerStatuses ?? [])].map((c) => c.state?.running?.startedAt).filter((d): d is Date => d !== undefined);
-  const started = running[0] ?? p.status?.startTime ?? p.metadata?.creationTimestamp;
-  return {
-    namespace: p.metadata?.namespace ?? '',
-    name,
-    kind: m[1] === 'src' ? 'backup' : 'restore',
-    app: m[2]!,
-    phase: p.status?.phase ?? 'Unknown',
-    ...(started ? { since: new Date(started) } : {}),
-  };
-}
-
 export class BackupActivity {
   #pods: MoverPodSource | undefined;
   #windows: readonly WindowConfig[];
   #now: () => Date;
 
-  constructor(opts: { kube?: Kube; windows: readonly WindowConfig[]; cacheMs?: number; now?: () => Date }) {
-    this.#pods = opts.kube ? cachedMoverPods(opts.kube, { cacheMs: opts.cacheMs ?? 10_000 }) : undefined;
+  /** `moverPods`: the bot's one mover lookup (src/volsync/mover-pods.ts); absent without a cluster. */
+  constructor(opts: { moverPods?: MoverPodSource; windows: readonly WindowConfig[]; now?: () => Date }) {
+    this.#pods = opts.moverPods;
     this.#windows = opts.windows;
     this.#now = opts.now ?? (() => new Date());
   }

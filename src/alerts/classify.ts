@@ -5,6 +5,7 @@ import type { CrashPattern } from "./crash-pattern.ts";
 import { cleanLogLine, lastLines, pickErrorLines, truncate } from "./error-lines.ts";
 import { memoryPlus50, nextMemoryTier } from "./memory-tier.ts";
 import { DEFAULT_PATTERNS } from "./patterns.ts";
+import { parseMoverPodName } from "../volsync/mover-pods.ts";
 
 export { crashPatternSchema, crashPatternsSchema, mergePatterns, parseCrashPatterns, KNOWN_VARIABLES } from "./crash-pattern.ts";
 export type { CrashPattern, CrashPatternInput } from "./crash-pattern.ts";
@@ -241,11 +242,11 @@ function derive(vars: Record<string, string>, e: CrashEvidence): void {
     vars["lockHolder"] = holder;
   }
   if (!vars["app"]) {
-    // VolSync names mover pods volsync-src-<source>-<5 chars> (and -dst- for restores).
+    // A mover pod's name says whose mover it is.
     for (const name of [vars["lockHost"], e.pod]) {
-      const m = name ? /^volsync-(?:src|dst)-(.+)-[a-z0-9]{5}$/.exec(name) : null;
+      const m = name ? parseMoverPodName(name, 'required') : undefined;
       if (m) {
-        vars["app"] = m[1]!;
+        vars["app"] = m.owner;
         break;
       }
     }

@@ -64,7 +64,7 @@ export function moverLines(m: MoverSnapshot, namespace: string | undefined, now:
   const lines = sorted.slice(0, 3).map((p) => {
     const verb = p.phase === 'Running' ? 'running' : `starting (${escapeMrkdwn(p.phase)})`;
     const since = p.since ? ` since ${timeIn(p.since, 'UTC', now)} (${age(now.getTime() - p.since.getTime())})` : '';
-    return `:floppy_disk: ${p.kind === 'backup' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.app}`)} ${verb}${since}: ${code(p.name)}`;
+    return `:floppy_disk: ${p.kind === 'source' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.owner}`)} ${verb}${since}: ${code(p.name)}`;
   });
   if (sorted.length > 3) lines.push(`…and ${sorted.length - 3} more mover pods.`);
   return lines;

@@ -18,5 +18,5 @@ export type { FiringAlert, FiringAlertsSource } from './firing-alerts.ts';
 export { alertmanagerFiringAlerts } from './firing-alerts.ts';
 export type { MoverEvidence, MoverSource, RunningMover } from './mover-evidence.ts';
 export { kubeMoverSource } from './mover-evidence.ts';
-export { VOLSYNC_MOVER_SELECTOR } from '../kube/mover-pods.ts';
+export { VOLSYNC_MOVER_SELECTOR } from '../volsync/mover-pods.ts';
 export { registerWindowService, windowServiceFor } from './registry.ts';

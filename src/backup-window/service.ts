@@ -30,6 +30,7 @@ import type { FiringAlertsSource } from './firing-alerts.ts';
 import { alertmanagerFiringAlerts } from './firing-alerts.ts';
 import type { MoverEvidence, MoverSource } from './mover-evidence.ts';
 import { kubeMoverSource } from './mover-evidence.ts';
+import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import { slackAlertThreads, slackSummaryPoster } from './slack-posting.ts';
 import type { SummaryPoster } from './slack-posting.ts';
 import type { InstanceState, WindowsState, WindowStateStore } from './state.ts';
@@ -62,7 +63,7 @@ export interface BackupWindowServiceOptions {
   threads?: AlertThreads;
   /** Where summaries go. Default: the bot's Slack poster. */
   poster?: SummaryPoster;
-  /** Default: VolSync mover pods from services.kube. */
+  /** Default: VolSync mover pods from services.kube (app.ts passes the bot's one mover lookup). */
   movers?: MoverSource;
   now?: () => Date;
   /** Alert names a mute silence matches, for windows that do not set their own. */
@@ -121,7 +122,7 @@ export class BackupWindowService {
     this.#firing = opts.firingAlerts ?? (amUrl ? alertmanagerFiringAlerts(amUrl) : undefined);
     this.#threads = opts.threads ?? (s.slack ? slackAlertThreads(s.slack.poster) : undefined);
     this.#poster = opts.poster ?? (s.slack ? slackSummaryPoster(s.slack.poster) : undefined);
-    this.#movers = opts.movers ?? (s.kube ? kubeMoverSource(s.kube) : undefined);
+    this.#movers = opts.movers ?? (s.kube ? kubeMoverSource(cachedMoverPods(s.kube)) : undefined);
     this.hooks = {
       annotate: (e) => this.annotate(e),
       observed: (e) => this.observe(e),

@@ -11,7 +11,8 @@ import { errorReply, escapeMrkdwn } from '../reply.ts';
 import { UserError } from '../errors.ts';
 import { JOB_POD_SELECTOR, listSources, withTimeout } from './inventory.ts';
 import type { LonghornVolume, Meta, Pod, Pvc, ReplicationSource } from './objects.ts';
-import { jobNameOf, key, nameOf, namespaceOf } from './objects.ts';
+import { key, nameOf, namespaceOf } from './objects.ts';
+import { jobNameOf, parseMoverJob } from '../volsync/mover-pods.ts';
 import { isStuck, podPhase, podSince } from './source-health.ts';
 import { stuckReasons } from './stuck-reasons.ts';
 import { humanDuration } from './human-duration.ts';
@@ -159,12 +160,12 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
 
   // 3. Restore (ReplicationDestination) mover pods stuck in Pending / ContainerCreating.
   for (const p of input.pods ?? []) {
-    const job = jobNameOf(p) ?? '';
-    if (!job.startsWith('volsync-dst-')) continue;
+    const mover = parseMoverJob(jobNameOf(p) ?? '');
+    if (mover?.kind !== 'destination') continue;
     looked['restore-stuck']++;
     if (!isStuck(p, now)) continue;
     const ns = namespaceOf(p);
-    const rd = job.slice('volsync-dst-'.length);
+    const rd = mover.owner;
     const since = podSince(p);
     const why = opts.stuck?.get(key(p));
     findings.push({
@@ -270,7 +271,7 @@ export async function backupDoctor(deps: DoctorDeps, namespace?: string): Promis
     return errorReply(kubeErrorLine(err, 'run the doctor checks', kube));
   }
   const now = deps.now().getTime();
-  const restorePods = (input.pods ?? []).filter((p) => (jobNameOf(p) ?? '').startsWith('volsync-dst-') && isStuck(p, now));
+  const restorePods = (input.pods ?? []).filter((p) => parseMoverJob(jobNameOf(p) ?? '')?.kind === 'destination' && isStuck(p, now));
   const stuck = await stuckReasons(kube, restorePods);
   const result = diagnose(input, { pvcLabel: deps.pvcLabel, namespace, now, stuck });
   return renderDoctor(result, { now, server: kube.server });

@@ -1,7 +1,7 @@
 // Who holds the lock that made restic exit with code 11. restic 0.18 prints:
 //
 //   unable to create lock in backend: repository is already locked [exclusively ]by PID 32 on
-//   volsync-src-plex-nzlv6 by root (UID 0, GID 0)
+//   <a mover pod's name> by root (UID 0, GID 0)
 //   lock was created at 2025-12-13 10:24:46 (189h37m14.500688624s ago)
 //   storage ID 1a2b3c4d
 //   the `unlock` command can be used to remove stale locks
@@ -43,7 +43,7 @@ export function parseLockHolder(stderr: string): LockHolder | undefined {
   return holder;
 }
 
-/** "PID 32 on volsync-src-plex-nzlv6 by root, created 2025-12-13 10:24:46 (7d 21h ago)". */
+/** "an exclusive lock held by PID 32 on <host> by root, created 2025-12-13 10:24:46 (7d 21h ago)". */
 export function describeHolder(holder: LockHolder): string {
   const kind = holder.exclusive ? 'an exclusive lock' : 'a shared lock';
   const age = holder.ageMs === undefined ? '' : ` (${formatAge(holder.ageMs)} ago)`;

@@ -1,6 +1,7 @@
 // What a lock is and what to do about it. Pure: the clock and the facts about hosts are passed in.
 import { formatAge } from './lock-holder.ts';
 import type { ResticLock } from './locks.ts';
+import { isMoverHostname } from '../volsync/mover-pods.ts';
 
 export type Verdict = 'stale' | 'orphaned' | 'live';
 export type PodPhase = 'Running' | 'Pending' | 'Succeeded' | 'Failed' | 'Unknown' | 'absent' | 'not-a-pod';
@@ -38,10 +39,7 @@ export const STALE_LOCK_TIMEOUT_MS = 30 * 60_000;
 /** A running restic rewrites its lock this often (internal/repository/lock.go). */
 export const LOCK_REFRESH_INTERVAL_MS = 5 * 60_000;
 
-/** VolSync names mover Jobs volsync-src-<source> / volsync-dst-<destination>; pods add a suffix. */
-export function isMoverHostname(hostname: string): boolean {
-  return /^volsync-(src|dst)-./.test(hostname);
-}
+export { isMoverHostname };
 
 export interface Staleness {
   stale: boolean;

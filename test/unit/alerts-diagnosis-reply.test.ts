@@ -10,7 +10,7 @@ const now = new Date('2026-11-22T02:40:00Z');
 const target = { namespace: 'kube-system', pod: 'kube-scheduler-talos-monitor' };
 const windows = new BackupActivity({ windows: parseFileConfig({}, 'test').windows }).windows(now, target.pod, target.namespace);
 const classification = classify({ ...target, previousLog: ['E0226 leaderelection lost'] });
-const movers = { movers: [{ namespace: 'media', name: 'volsync-src-plex-abcde', kind: 'backup' as const, app: 'plex', phase: 'Running', since: new Date('2026-11-22T02:04:00Z') }], at: now };
+const movers = { movers: [{ namespace: 'media', name: 'volsync-src-plex-abcde', kind: 'source' as const, owner: 'plex', phase: 'Running', since: new Date('2026-11-22T02:04:00Z') }], at: now };
 
 test('without a window lead, the diagnosis states the running backup and the open window itself', () => {
   const text = renderText(diagnosisReply({ target, classification, movers, windows, now }));
