@@ -6,7 +6,7 @@
 import type { Block, Button, Reply } from '../reply.ts';
 import { escapeMrkdwn } from '../reply.ts';
 import type { Classification } from './classify.ts';
-import type { MoverSnapshot, WindowState } from './backup-activity.ts';
+import type { MoverSnapshot, WindowState } from '../backup-window/facts.ts';
 import type { PodFacts, PodTarget } from './pod-facts.ts';
 import { age, code, oneLine, timeIn } from './format.ts';
 

@@ -23,7 +23,7 @@ import { NotificationQueue } from './notification-queue.ts';
 import { mountWebhook } from './webhook-route.ts';
 import type { ThreadStore } from './thread-store.ts';
 import { ConfigMapThreadStore, MemoryThreadStore } from './thread-store.ts';
-import { BackupActivity } from './backup-activity.ts';
+import { BackupFacts } from '../backup-window/facts.ts';
 import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import type { MoverPodSource } from '../volsync/mover-pods.ts';
 import { ButtonSigner } from './button-values.ts';
@@ -83,11 +83,11 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
 
   const signer = new ButtonSigner(env.botToken);
   const moverPods = o.moverPods ?? (kube ? cachedMoverPods(kube) : undefined);
-  const activity = new BackupActivity({ ...(moverPods ? { moverPods } : {}), windows: config.windows });
+  const backup = new BackupFacts({ ...(moverPods ? { moverPods } : {}), windows: config.windows });
   const diagnoser = new Diagnoser({
     ...(kube ? { kube } : {}),
     patterns,
-    activity,
+    backup,
     ...(silences ? { signer } : {}),
     buttonTtlMs: config.alerts.silenceButtonHours * 3600_000,
     ...(o.readLog ? { readLog: o.readLog } : {}),

@@ -1,7 +1,10 @@
 /**
- * The backup window at run time: state, mute silences, alert annotations, the close summary and
- * `/backup window`. The schedule that wakes it is schedules/backup-window.ts (startBackupWindows).
+ * The backup window at run time: the facts (which windows cover a pod now, which movers run:
+ * facts.ts), state, mute silences, alert annotations, the close summary and `/backup window`.
+ * The schedule that wakes it is schedules/backup-window.ts (startBackupWindows).
  */
+export { BackupFacts, coveringInstance, isWindowTransient, liveInstances, windowStates } from './facts.ts';
+export type { MoverSnapshot, WindowFactsConfig, WindowState } from './facts.ts';
 export type { AlertHooks, AlertThreads, CrashAlertEvent } from './alert-hooks.ts';
 export { BackupWindowService, defaultWindowSilences, defaultWindowStore } from './service.ts';
 export type { BackupWindowServiceOptions, WindowSilences } from './service.ts';

@@ -9,7 +9,8 @@ import type { InstanceState, ObservedAlert, WindowsState } from './state.ts';
 import { MAX_ALERTS } from './state.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { WindowSettings } from './window-settings.ts';
-import { configHash, isWindowTransient } from './window-settings.ts';
+import { configHash } from './window-settings.ts';
+import { isWindowTransient } from './facts.ts';
 
 export function ensureInstance(st: WindowsState, w: WindowSettings, inst: WindowInstance, at: Date): InstanceState {
   const existing = st[inst.id];

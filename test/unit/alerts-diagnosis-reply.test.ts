@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diagnosisReply } from '../../src/alerts/diagnosis-reply.ts';
 import { classify } from '../../src/alerts/classify.ts';
-import { BackupActivity } from '../../src/alerts/backup-activity.ts';
+import { BackupFacts } from '../../src/backup-window/facts.ts';
 import { parseFileConfig } from '../../src/config.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
 
 const now = new Date('2026-11-22T02:40:00Z');
 const target = { namespace: 'kube-system', pod: 'kube-scheduler-talos-monitor' };
-const windows = new BackupActivity({ windows: parseFileConfig({}, 'test').windows }).windows(now, target.pod, target.namespace);
+const windows = new BackupFacts({ windows: parseFileConfig({}, 'test').windows }).windows(now, target.pod, target.namespace);
 const classification = classify({ ...target, previousLog: ['E0226 leaderelection lost'] });
 const movers = { movers: [{ namespace: 'media', name: 'volsync-src-plex-abcde', kind: 'source' as const, owner: 'plex', phase: 'Running', since: new Date('2026-11-22T02:04:00Z') }], at: now };
 
