@@ -89,9 +89,12 @@ export class Diagnoser {
   async #diagnose(req: DiagnoseRequest): Promise<Reply> {
     const now = this.#o.now?.() ?? new Date();
     const target: PodTarget = { namespace: req.namespace, pod: req.pod, ...(req.container ? { container: req.container } : {}) };
+    // A lead from the backup window already states the window and the running movers: they are
+    // looked up and said once, there.
+    const lead = req.lead?.length ? req.lead : undefined;
     const [facts, movers] = await Promise.all([
       this.#o.kube && this.#readLog ? collectPodFacts(this.#o.kube, target, this.#readLog) : Promise.resolve<PodFacts | undefined>(undefined),
-      this.#o.backup.movers(),
+      lead ? Promise.resolve(undefined) : this.#o.backup.movers(),
     ]);
     const evidence = facts?.evidence ?? { pod: req.pod, namespace: req.namespace, ...(req.container ? { container: req.container } : {}) };
     const classification = classify(evidence, this.#o.patterns);
@@ -102,9 +105,8 @@ export class Diagnoser {
       ...(req.labels['alertname'] ? { alertname: req.labels['alertname'] } : {}),
       ...(facts ? { facts } : { factsMissing: 'No cluster configured, so there are no pod facts, events or logs here.' }),
       classification,
-      movers,
-      windows,
-      ...(req.lead?.length ? { lead: req.lead } : {}),
+      ...(movers ? { backup: { movers, windows } } : {}),
+      ...(lead ? { lead } : {}),
       ...(buttons?.length ? { buttons } : {}),
       now,
     });

@@ -22,8 +22,11 @@ export interface DiagnosisInput {
   /** Why there are no facts (no cluster). */
   factsMissing?: string;
   classification: Classification;
-  movers: MoverSnapshot;
-  windows: WindowState[];
+  /**
+   * Whether a backup runs and which window is open, when no lead says so: the window's annotation
+   * (the lead) states the same facts, so the diagnoser asks for them only without one.
+   */
+  backup?: { movers: MoverSnapshot; windows: WindowState[] };
   /** Blocks from the hooks, shown first. */
   lead?: Block[];
   buttons?: Button[];
@@ -126,9 +129,8 @@ export function diagnosisReply(d: DiagnosisInput): Reply {
   } else if (d.factsMissing) {
     blocks.push({ type: 'context', elements: [`:grey_question: ${oneLine(d.factsMissing, 300)}`] });
   }
-  // A lead from the backup window already states the window and the running movers; say it once.
-  if (!d.lead?.length) {
-    blocks.push({ type: 'context', elements: [...moverLines(d.movers, d.target.namespace, d.now), ...windowLines(d.windows, d.target.pod, d.now)] });
+  if (d.backup) {
+    blocks.push({ type: 'context', elements: [...moverLines(d.backup.movers, d.target.namespace, d.now), ...windowLines(d.backup.windows, d.target.pod, d.now)] });
   }
   const logLines = d.facts && 'lines' in d.facts.log ? new Set(d.facts.log.lines.slice(-LOG_LINES_SHOWN).map((l) => l.trim())) : new Set<string>();
   // Evidence the facts line or the log tail below already shows would only repeat it.
