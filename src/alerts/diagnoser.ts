@@ -16,7 +16,7 @@ import { previousLogReader } from './pod-log.ts';
 import { diagnosisReply } from './diagnosis-reply.ts';
 import type { ButtonSigner, SilenceKind } from './button-values.ts';
 import { epochSeconds } from './button-values.ts';
-import { timeIn } from './format.ts';
+import { timeIn } from '../text.ts';
 
 export const SILENCE_ACTION = 'bb:alerts:silence';
 export const UNSILENCE_ACTION = 'bb:alerts:unsilence';

@@ -8,7 +8,8 @@ import { escapeMrkdwn } from '../reply.ts';
 import type { Classification } from './classify.ts';
 import type { MoverSnapshot, WindowState } from '../backup-window/facts.ts';
 import type { PodFacts, PodTarget } from './pod-facts.ts';
-import { age, code, oneLine, timeIn } from './format.ts';
+import { code } from './format.ts';
+import { duration as age, oneLine, timeIn } from '../text.ts';
 
 export const LOG_LINES_SHOWN = 12;
 const LOG_CHARS_SHOWN = 1500;

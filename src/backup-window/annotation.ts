@@ -7,7 +7,7 @@ import type { Block } from '../reply.ts';
 import { escapeMrkdwn } from '../reply.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { MoverEvidence } from './mover-evidence.ts';
-import { clockIn, windowRange } from './time-text.ts';
+import { formatInZone as clockIn, timeRange as windowRange } from '../text.ts';
 import type { WindowSettings } from './window-settings.ts';
 
 export interface AnnotationInput {

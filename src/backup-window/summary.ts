@@ -6,7 +6,7 @@
 import type { Block, Reply } from '../reply.ts';
 import { escapeMrkdwn } from '../reply.ts';
 import type { InstanceState, ObservedAlert } from './state.ts';
-import { clockIn, windowRange } from './time-text.ts';
+import { formatInZone as clockIn, timeRange as windowRange } from '../text.ts';
 
 const MAX_LINES = 15;
 

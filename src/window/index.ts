@@ -4,8 +4,6 @@
  * occurrence) is documented in wall-clock.ts; cron caveats in cron-for.ts.
  */
 export { cronFor } from './cron-for.ts';
-export { formatInZone } from './format-in-zone.ts';
-export type { ZoneFormatStyle } from './format-in-zone.ts';
 export { currentOrNext, instanceAt, lastClosed, nextChangeAt, nextInstance } from './instances.ts';
 export { isTransientPod, validateTransientPods } from './transient-pods.ts';
 export { WindowConfigError, WEEKDAYS } from './window-times.ts';

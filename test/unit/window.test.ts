@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  cronFor, currentOrNext, formatInZone, instanceAt, isTransientPod, lastClosed, nextChangeAt, nextInstance,
+  cronFor, currentOrNext, instanceAt, isTransientPod, lastClosed, nextChangeAt, nextInstance,
   validateTransientPods, WindowConfigError,
 } from '../../src/window/index.ts';
 import type { WindowInstance, WindowTimes } from '../../src/window/index.ts';
@@ -246,20 +246,6 @@ describe('cron expressions for node-cron', () => {
     assert.deepEqual(cronFor(lateFriday, 'start'), { expression: '0 22 * * 5', timezone: 'UTC' });
     assert.deepEqual(cronFor(lateFriday, 'end'), { expression: '0 1 * * 6', timezone: 'UTC' });
     assert.deepEqual(cronFor({ ...lateFriday, days: ['sat', 'sun'] }, 'end'), { expression: '0 1 * * 0,1', timezone: 'UTC' });
-  });
-});
-
-describe('formatting in a zone', () => {
-  it('shows the clock time and the zone abbreviation', () => {
-    assert.equal(formatInZone(at('2026-03-10T02:00:00.000Z'), 'UTC'), '02:00 UTC');
-    assert.equal(formatInZone(at('2026-10-06T02:00:00.000Z'), 'Pacific/Auckland', 'weekday'), 'Tue 15:00 NZDT');
-    assert.equal(formatInZone(at('2026-06-06T02:00:00.000Z'), 'Pacific/Auckland', 'weekday'), 'Sat 14:00 NZST');
-    assert.equal(formatInZone(at('2026-09-26T14:00:00.000Z'), 'Pacific/Auckland', 'date'), 'Sun 27 Sep 03:00 NZDT');
-    assert.equal(formatInZone(at('2026-06-06T02:00:00.000Z'), 'America/New_York', 'weekday'), 'Fri 22:00 EDT');
-  });
-
-  it('rejects an unknown zone', () => {
-    assert.throws(() => formatInZone(at('2026-03-10T02:00:00.000Z'), 'Mars/Olympus'), /zone must be an IANA time zone.*"Mars\/Olympus"/);
   });
 });
 
