@@ -13,6 +13,8 @@ import { JOB_POD_SELECTOR, listSources, withTimeout } from './inventory.ts';
 import type { LonghornVolume, Meta, Pod, Pvc, ReplicationSource } from './objects.ts';
 import { key, nameOf, namespaceOf } from './objects.ts';
 import { jobNameOf, parseMoverJob } from '../volsync/mover-pods.ts';
+import { REQUIRED_SECRET_KEYS } from '../restic/environment.ts';
+import { NO_CLUSTER } from '../text.ts';
 import { isStuck, podPhase, podSince } from './source-health.ts';
 import { stuckReasons } from './stuck-reasons.ts';
 import { humanDuration } from './human-duration.ts';
@@ -20,7 +22,6 @@ import { renderDoctor } from './doctor-reply.ts';
 
 export const PRIVILEGED_MOVERS_LABEL = 'volsync.backube/privileged-movers';
 export const BASE_SECRET = 'volsync-rustfs-base';
-export const REQUIRED_REPOSITORY_KEYS = ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD'] as const;
 
 export type CheckId = 'unprotected-pvc' | 'repository-secret' | 'restore-stuck' | 'longhorn-faulted' | 'rolling-rwo';
 
@@ -147,7 +148,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
         });
         continue;
       }
-      const missing = REQUIRED_REPOSITORY_KEYS.filter((k) => !hasKey(secret, k));
+      const missing = REQUIRED_SECRET_KEYS.filter((k) => !hasKey(secret, k));
       if (missing.length) {
         findings.push({
           check: 'repository-secret', namespace: ns, subject: nameOf(rs),
@@ -249,7 +250,7 @@ export async function readDoctorInput(kube: Kube, namespace?: string): Promise<D
   // Only keep what the checks read from Secrets: names and which keys are non-empty.
   const slim = secrets?.map((s) => ({
     metadata: { name: s.metadata?.name, namespace: s.metadata?.namespace },
-    data: Object.fromEntries(REQUIRED_REPOSITORY_KEYS.map((k) => [k, hasKey(s, k) ? 'set' : ''])),
+    data: Object.fromEntries(REQUIRED_SECRET_KEYS.map((k) => [k, hasKey(s, k) ? 'set' : ''])),
   }));
   return { namespaces, pvcs, sources, secrets: slim, pods, volumes, deployments, failures };
 }
@@ -262,7 +263,7 @@ export interface DoctorDeps {
 
 export async function backupDoctor(deps: DoctorDeps, namespace?: string): Promise<Reply> {
   const kube = deps.kube;
-  if (!kube) return errorReply('No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.');
+  if (!kube) return errorReply(NO_CLUSTER);
   let input: DoctorInput;
   try {
     input = await readDoctorInput(kube, namespace);
