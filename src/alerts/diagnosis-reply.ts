@@ -9,7 +9,7 @@ import type { Classification } from './classify.ts';
 import type { MoverSnapshot, WindowState } from '../backup-window/facts.ts';
 import type { PodFacts, PodTarget } from './pod-facts.ts';
 import { code } from './format.ts';
-import { duration as age, oneLine, timeIn } from '../text.ts';
+import { duration as age, oneLine, plural, timeIn, truncate } from '../text.ts';
 
 export const LOG_LINES_SHOWN = 12;
 const LOG_CHARS_SHOWN = 1500;
@@ -52,7 +52,7 @@ function factsLine(f: PodFacts, now: Date): string[] {
     const o = f.owner;
     const bits = [`${escapeMrkdwn(o.kind)} ${code(o.name)}`];
     if (o.strategy) bits.push(`strategy ${escapeMrkdwn(o.strategy)}`);
-    if (o.replicas !== undefined) bits.push(`${o.replicas} replica${o.replicas === 1 ? '' : 's'}`);
+    if (o.replicas !== undefined) bits.push(plural(o.replicas, 'replica'));
     out.push(`Owner: ${bits.join(' · ')}${o.error ? ` (${oneLine(o.error, 150)})` : ''}`);
   }
   if (f.resources) out.push(`Resources: ${escapeMrkdwn(f.resources)}`);
@@ -142,5 +142,5 @@ export function diagnosisReply(d: DiagnosisInput): Reply {
   blocks.push(...eventBlock(d.facts, d.now));
   if (d.buttons?.length) blocks.push({ type: 'actions', buttons: d.buttons });
   const text = `${c.title}: ${d.target.namespace}/${d.target.pod}. Next step: ${c.nextStep}`;
-  return { text: text.length > 300 ? `${text.slice(0, 299)}…` : text, blocks, visibility: 'channel', tone: 'warn' };
+  return { text: truncate(text, 300), blocks, visibility: 'channel', tone: 'warn' };
 }
