@@ -74,7 +74,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, groups, log });
   const kube = opts.kube ?? loadKube();
   if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
-  else log.warn('no kubeconfig or in-cluster service account found; cluster commands will say so');
+  else log.warn('no Kubernetes cluster is configured (no KUBECONFIG, ~/.kube/config or in-cluster service account); cluster commands will say so. Set KUBECONFIG, or run `npm run demo` for the local sample cluster.');
   // The terminal answers its own prompts in-process; Slack answers may reach another replica or a restarted bot.
   const confirmations = new Confirmations({
     store: kube && env.mode !== 'terminal' ? new ConfigMapConfirmationStore(kube, { namespace: botNamespace(kube) }) : new MemoryConfirmationStore(),

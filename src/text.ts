@@ -7,7 +7,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { escapeMrkdwn } from './reply.ts';
 
 /** What a command that needs a cluster answers without one. */
-export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
+export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
 
 /**
  * A duration as people read it: "45s", "12m", "3h 5m", "3h", "2d 5h", "7d 21h". The two largest

@@ -11,7 +11,7 @@ import { withRepository } from './repository.ts';
 import { resticOptions } from './restic-options.ts';
 import { resolveSource } from './source.ts';
 
-export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
+export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
 
 /** What to do about the locks shown, one line per kind that is there. */
 export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): string[] {
