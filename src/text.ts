@@ -96,15 +96,8 @@ export function datedRange(start: Date, end: Date, zone: string): string {
   return `${formatInZone(start, zone, 'date')} – ${formatInZone(end, zone, sameLocalDay(start, end, zone) ? 'time' : 'date')}`;
 }
 
-/** At most `max` characters, an ellipsis marking the cut. */
-export function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
-}
-
-/** Untrusted text for mrkdwn: one line, escaped, at most `max` characters. */
-export function oneLine(s: string, max: number): string {
-  return escapeMrkdwn(truncate(s.replace(/\s+/g, ' ').trim(), max));
-}
+/** At most `max` characters, an ellipsis marking the cut; outside text on one escaped line (src/reply.ts). */
+export { clipText as truncate, untrustedLine as oneLine } from './reply.ts';
 
 /** "1 lock", "3 locks", "2 mover pods". */
 export function plural(n: number, one: string, many = `${one}s`): string {

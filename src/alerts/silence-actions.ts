@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../command/context.ts';
 import type { Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
+import { errorReply, escapeMrkdwn, untrustedLine } from '../reply.ts';
 import { AlertmanagerError } from './silences.ts';
 import type { SilencesClient } from './silences.ts';
 import type { ButtonSigner, SilenceValue, UnsilenceValue } from './button-values.ts';
@@ -28,7 +28,7 @@ export function silenceMarker(scope: Record<string, string>): string {
 
 export function scopeText(scope: Record<string, string>): string {
   const where = scope['pod'] ? `${scope['namespace'] ?? '?'}/${scope['pod']}${scope['container'] ? ` (${scope['container']})` : ''}` : Object.entries(scope).map(([k, v]) => `${k}=${v}`).join(', ');
-  return scope['alertname'] && scope['pod'] ? `${code(where)} ${escapeMrkdwn(scope['alertname'])}` : code(where);
+  return scope['alertname'] && scope['pod'] ? `${code(where)} ${untrustedLine(scope['alertname'], 100)}` : code(where);
 }
 
 function who(ctx: CommandContext): string {
@@ -133,7 +133,7 @@ async function silence(deps: SilenceActionDeps, input: ActionInput, ctx: Command
     const msg = err instanceof AlertmanagerError ? err.message : (err as Error).message;
     ctx.services.log.error({ err: msg }, 'could not create an Alertmanager silence');
     ctx.services.audit.record({ actor: ctx.actor, action: 'alerts silence', target, channel: input.channel, outcome: 'failed', detail: msg.slice(0, 300) });
-    return { ephemeral: errorReply(`Could not silence ${target}: ${msg.slice(0, 300)}`) };
+    return { ephemeral: errorReply(`Could not silence ${target}: ${untrustedLine(msg, 300)}`) };
   }
 }
 
@@ -141,7 +141,7 @@ export function silencedReply(signer: ButtonSigner, s: { id: string; url: string
   const text = `:no_bell: ${s.by} silenced ${scopeText(s.scope)} ${escapeMrkdwn(s.span)}, until ${timeIn(s.endsAt, 'UTC', s.now)}: silence <${s.url}|${s.id.slice(0, 8)}>`;
   const value: UnsilenceValue = { k: 'unsilence', s: s.id, l: s.scope, x: epochSeconds(s.endsAt) };
   return {
-    text: `Silenced ${s.scope['namespace'] ?? ''}/${s.scope['pod'] ?? ''} until ${s.endsAt.toISOString()} (silence ${s.id})`,
+    text: `Silenced ${untrustedLine(`${s.scope['namespace'] ?? ''}/${s.scope['pod'] ?? ''}`, 120)} until ${s.endsAt.toISOString()} (silence ${untrustedLine(s.id, 40)})`,
     blocks: [
       { type: 'section', text },
       { type: 'context', elements: [`Silence ID: \`${s.id}\``] },
@@ -176,6 +176,6 @@ async function unsilence(deps: SilenceActionDeps, input: ActionInput, ctx: Comma
   } catch (err) {
     const msg = (err as Error).message;
     ctx.services.audit.record({ actor: ctx.actor, action: 'alerts unsilence', target, channel: input.channel, outcome: 'failed', detail: msg.slice(0, 300) });
-    return { ephemeral: errorReply(`Could not lift silence ${v.s}: ${msg.slice(0, 300)}`) };
+    return { ephemeral: errorReply(`Could not lift silence ${untrustedLine(v.s, 40)}: ${untrustedLine(msg, 300)}`) };
   }
 }

@@ -32,10 +32,9 @@ export interface WindowState {
   transientPod: boolean;
 }
 
-/** Whether a pod (and its namespace, when the window restricts namespaces) is one of the window's known transients. */
+/** Whether a pod in a namespace is one of the window's known transients (its patterns, in its namespaces). */
 export function isWindowTransient(w: Pick<WindowConfig, 'transientPods' | 'namespaces'>, pod: string | undefined, namespace: string | undefined): boolean {
-  if (!pod) return false;
-  if (w.namespaces.length > 0 && (!namespace || !w.namespaces.includes(namespace))) return false;
+  if (!pod || !namespace || !w.namespaces.includes(namespace)) return false;
   return isTransientPod(w.transientPods, pod);
 }
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { WindowConfig } from '../config.ts';
+import { DEFAULT_TRANSIENT_NAMESPACES } from '../config.ts';
 
 /** The crash-loop alerts a mute window silences when `alertNames` is not configured. */
 export const DEFAULT_CRASH_ALERT_NAMES: readonly string[] = ['KubePodCrashLooping', 'HomelabPodCrashLooping', 'PodCrashLooping'];
@@ -15,11 +16,18 @@ export interface WindowSettings extends Omit<WindowConfig, 'alertNames'> {
   alertNames: readonly string[];
 }
 
-/** Windows from the configuration; `alertNames` from the window, else the caller's, else the default. */
+/**
+ * Windows from the configuration; `alertNames` from the window, else the caller's, else the default;
+ * `namespaces` never empty (the schema refuses an empty list; a window built in code gets kube-system).
+ */
 export function windowSettings(windows: readonly WindowConfig[], alertNames?: readonly string[]): WindowSettings[] {
   return windows.map((w) => {
     const own = w.alertNames;
-    return { ...w, alertNames: own && own.length > 0 ? own : alertNames && alertNames.length > 0 ? alertNames : DEFAULT_CRASH_ALERT_NAMES };
+    return {
+      ...w,
+      namespaces: w.namespaces.length > 0 ? w.namespaces : DEFAULT_TRANSIENT_NAMESPACES,
+      alertNames: own && own.length > 0 ? own : alertNames && alertNames.length > 0 ? alertNames : DEFAULT_CRASH_ALERT_NAMES,
+    };
   });
 }
 
