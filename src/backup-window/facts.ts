@@ -51,7 +51,9 @@ export function windowStates(windows: readonly WindowFactsConfig[], at: Date, po
       open,
       inGrace,
       instance: inGrace && closed ? closed : instance,
-      transientPod: isWindowTransient(w, pod, namespace),
+      // As the diagnosis always read it: a window built in code without namespaces (the schema
+      // refuses an empty list) covers any namespace here; isWindowTransient does not.
+      transientPod: pod !== undefined && (w.namespaces.length === 0 || (namespace !== undefined && w.namespaces.includes(namespace))) && isTransientPod(w.transientPods, pod),
     };
   });
 }
