@@ -28,6 +28,13 @@ export class ResponseUrlError extends Error {
   }
 }
 
+/** Slack sends an https URL; anything else (a forged or garbled envelope) has nowhere to answer. */
+export function isResponseUrl(u: unknown): u is string {
+  if (typeof u !== 'string' || !URL.canParse(u)) return false;
+  const { protocol } = new URL(u);
+  return protocol === 'https:' || protocol === 'http:';
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function retryingRespond(responseUrl: string, o: RespondRetryOptions = {}): RespondFn {

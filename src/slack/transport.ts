@@ -20,7 +20,7 @@ import { VerifiedHttpReceiver } from './http-receiver.ts';
 import { slackLogger } from './bolt-logger.ts';
 import { webClientOptions } from './web-client.ts';
 import { ChannelPoster } from './poster.ts';
-import { retryingRespond } from './respond.ts';
+import { isResponseUrl, retryingRespond } from './respond.ts';
 
 export interface SlackTransport {
   app: App;
@@ -116,7 +116,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     app.command(family.command, async ({ command, ack, respond: boltRespond }) => {
       await ack();
       // Bolt gives no respond() to a command without a response_url (Slack always sends one).
-      if (typeof boltRespond !== 'function' || typeof command.response_url !== 'string') {
+      if (typeof boltRespond !== 'function' || !isResponseUrl(command.response_url)) {
         log.warn({ command: family.command }, 'a slash command arrived without a response_url; there is nowhere to answer it');
         return;
       }
@@ -155,7 +155,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     if (!action || action.type !== 'button') return;
     // Slack always sends a user and a response_url with a click; without them nothing could be
     // checked or reported, so nothing is run.
-    if (typeof boltRespond !== 'function' || typeof body.response_url !== 'string' || typeof body.user?.id !== 'string') {
+    if (typeof boltRespond !== 'function' || !isResponseUrl(body.response_url) || typeof body.user?.id !== 'string') {
       log.warn({ actionId: String(action.action_id).slice(0, 60) }, 'a button click arrived without a user or a response_url; ignored');
       return;
     }
