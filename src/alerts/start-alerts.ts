@@ -29,7 +29,7 @@ import { Diagnoser } from './diagnoser.ts';
 import type { LogReader } from './pod-log.ts';
 import { crashLoopMatcher, DiagnosisBudget, notifyGroup } from './group-notifier.ts';
 import { AlertPipeline } from './alert-pipeline.ts';
-import { silenceActions } from './silence-actions.ts';
+import { silenceActions } from '../../commands/alerts.ts';
 import { watchChannels } from './channel-watch.ts';
 import { registerAlertMetrics } from './alert-metrics.ts';
 

@@ -5,7 +5,6 @@
 export type { AlertHooks, AlertThreads, CrashAlertEvent } from './alert-hooks.ts';
 export { BackupWindowService, defaultWindowSilences, defaultWindowStore } from './service.ts';
 export type { BackupWindowServiceOptions, WindowSilences } from './service.ts';
-export { windowCommand } from './window-command.ts';
 export { ConfigMapWindowStore, WINDOW_STATE_CONFIGMAP } from './configmap-window-store.ts';
 export { MemoryWindowStore } from './state.ts';
 export type { InstanceState, ObservedAlert, WindowsState, WindowStateStore } from './state.ts';

@@ -11,7 +11,7 @@ import type { Services } from '../../src/command/context.ts';
 import { ConfigMapWindowStore } from '../../src/backup-window/configmap-window-store.ts';
 import { alertmanagerFiringAlerts } from '../../src/backup-window/firing-alerts.ts';
 import { BackupWindowService } from '../../src/backup-window/service.ts';
-import { windowCommand } from '../../src/backup-window/window-command.ts';
+import { windowCommand } from '../../commands/backup/window.ts';
 import { WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
 import type { CrashAlertEvent } from '../../src/backup-window/alert-hooks.ts';
 import { loadKube } from '../../src/kube/client.ts';

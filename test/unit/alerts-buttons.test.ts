@@ -10,7 +10,7 @@ import { BackupActivity } from '../../src/alerts/backup-activity.ts';
 import type { WindowState } from '../../src/alerts/backup-activity.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { SilencesClient } from '../../src/alerts/silences.ts';
-import { silenceActions, silenceMarker } from '../../src/alerts/silence-actions.ts';
+import { silenceActions, silenceMarker } from '../../commands/alerts.ts';
 import { AccessControl } from '../../src/access.ts';
 import { AuditLog } from '../../src/audit.ts';
 import type { AuditRecord } from '../../src/audit.ts';

@@ -15,7 +15,7 @@ import type { Kube } from '../../src/kube/client.ts';
 import { WatchedList } from '../../src/kube/watched-list.ts';
 import { backupStatus } from '../../src/backup/status.ts';
 import { backupDoctor } from '../../src/backup/doctor.ts';
-import { followManualSync, triggerManualSync } from '../../src/backup/run.ts';
+import { followManualSync, triggerManualSync } from '../../commands/backup/run.ts';
 import { VOLSYNC_MISSING } from '../../src/backup/inventory.ts';
 import type { ReplicationSource } from '../../src/backup/objects.ts';
 

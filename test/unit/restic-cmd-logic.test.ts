@@ -4,24 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import {
-  activeMovers,
-  confirmationValue,
-  crdHasResticUnlock,
-  describeHolder,
-  holderFor,
-  leaseName,
-  lockDigest,
-  matchProblem,
-  matchSource,
-  nextSteps,
-  parseConfirmationValue,
-  secondApproverReason,
-  secretProblem,
-  volsyncRefusal,
-} from '../../src/unlock/index.ts';
-import type { LockEvidence, UnlockSource } from '../../src/unlock/index.ts';
-import { lockBlocks, MAX_LISTED_LOCKS, summaryLine } from '../../src/unlock/render.ts';
+import { activeMovers, lockDigest, secondApproverReason } from '../../commands/restic/evidence.ts';
+import { confirmationValue, parseConfirmationValue } from '../../commands/restic/remove-all.ts';
+import { crdHasResticUnlock, volsyncRefusal } from '../../commands/restic/volsync-unlock.ts';
+import { describeHolder, holderFor, leaseName } from '../../commands/restic/repository-lease.ts';
+import { matchProblem, matchSource } from '../../src/volsync/source.ts';
+import { nextSteps } from '../../commands/restic/locks.ts';
+import { secretProblem } from '../../src/volsync/repository.ts';
+import type { LockEvidence } from '../../commands/restic/evidence.ts';
+import type { UnlockSource } from '../../src/volsync/source.ts';
+import { lockBlocks, MAX_LISTED_LOCKS, summaryLine } from '../../commands/restic/render.ts';
 import { verdictFor } from '../../src/restic/index.ts';
 import type { HostFacts, ResticLock } from '../../src/restic/index.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';

@@ -2,11 +2,11 @@
  * How locks, movers and people are shown: short lines that read on a phone, problems first
  * (orphaned, then stale, then live), one section per lock.
  */
-import type { Actor } from '../command/context.ts';
-import type { Block } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
-import { formatAge, formatInstant, repositoryBlocks } from '../restic/index.ts';
-import type { Verdict } from '../restic/index.ts';
+import type { Actor } from '../../src/command/context.ts';
+import type { Block } from '../../src/reply.ts';
+import { escapeMrkdwn } from '../../src/reply.ts';
+import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/index.ts';
+import type { Verdict } from '../../src/restic/index.ts';
 import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
 
 const ORDER: Record<Verdict, number> = { orphaned: 0, stale: 1, live: 2 };

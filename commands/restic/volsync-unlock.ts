@@ -5,17 +5,17 @@
  * only runs on a sync), then follows the source until the token shows up.
  */
 import { randomBytes } from 'node:crypto';
-import type { ActionInput, ActionResult, CommandContext } from '../command/context.ts';
-import type { Kube } from '../kube/client.ts';
-import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { UserError } from '../errors.ts';
-import { formatAge } from '../restic/index.ts';
+import type { ActionInput, ActionResult, CommandContext } from '../../src/command/context.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/client.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
+import { UserError } from '../../src/errors.ts';
+import { formatAge } from '../../src/restic/index.ts';
 import { VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { who } from './render.ts';
-import type { UnlockSource } from './source.ts';
-import { readSource } from './source.ts';
+import type { UnlockSource } from '../../src/volsync/source.ts';
+import { readSource } from '../../src/volsync/source.ts';
 
 export interface VolSyncFollowOptions {
   /** Stop following after this long (VolSync goes on). Default 30 minutes. */

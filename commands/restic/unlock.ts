@@ -2,20 +2,20 @@
  * `/restic unlock <namespace> <app>`: plain `restic unlock`, which removes only what restic itself
  * calls stale, under the repository's Lease; reports what went, what stayed and why.
  */
-import type { CommandContext } from '../command/context.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { ResticError, formatAge, unlock } from '../restic/index.ts';
-import type { ResticLock, UnlockReport } from '../restic/index.ts';
-import { UserError } from '../errors.ts';
+import type { CommandContext } from '../../src/command/context.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
+import { ResticError, formatAge, unlock } from '../../src/restic/index.ts';
+import type { ResticLock, UnlockReport } from '../../src/restic/index.ts';
+import { UserError } from '../../src/errors.ts';
 import { UNLOCK_AUDIT } from './actions.ts';
 import { activeMovers, destinationsUsing, factsFrom, listPods } from './evidence.ts';
-import { NO_CLUSTER } from './locks-command.ts';
+import { NO_CLUSTER } from './locks.ts';
 import { lockSection, moverLine, plural, sortLocks, who } from './render.ts';
-import { withRepository } from './repository.ts';
+import { withRepository } from '../../src/volsync/repository.ts';
 import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
-import { resolveSource } from './source.ts';
+import { resolveSource } from '../../src/volsync/source.ts';
 import { volsyncOffer } from './volsync-unlock.ts';
 
 function lockLine(l: ResticLock, now: Date): string {

@@ -1,12 +1,12 @@
 /** `/backup`: the state of VolSync backups, and safe actions on them. */
-import { windowCommand } from '../src/backup-window/index.ts';
-import type { CommandFamily } from '../src/command/registry.ts';
-import type { ActionHandler } from '../src/command/context.ts';
-import type { BackupCache } from '../src/backup/backup-cache.ts';
-import { backupStatus } from '../src/backup/status.ts';
-import { backupDoctor } from '../src/backup/doctor.ts';
-import type { FollowOptions } from '../src/backup/run.ts';
-import { RUN_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from '../src/backup/run.ts';
+import { windowCommand } from './window.ts';
+import type { CommandFamily } from '../../src/command/registry.ts';
+import type { ActionHandler } from '../../src/command/context.ts';
+import type { BackupCache } from '../../src/backup/backup-cache.ts';
+import { backupStatus } from '../../src/backup/status.ts';
+import { backupDoctor } from '../../src/backup/doctor.ts';
+import type { FollowOptions } from './run.ts';
+import { RUN_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from './run.ts';
 
 export interface BackupCommandDeps {
   /** The watch cache of a running bot; without it status lists directly. */

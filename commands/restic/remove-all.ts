@@ -6,27 +6,27 @@
  * the ones confirmed, `restic unlock --remove-all`, check that none remains, and resume the source
  * — always, also after a failure.
  */
-import type { ActionInput, ActionResult, CommandContext, Actor } from '../command/context.ts';
-import type { ConfirmationRecord } from '../confirm/confirmations.ts';
-import type { Kube } from '../kube/client.ts';
-import { kubeErrorLine } from '../kube/client.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply } from '../reply.ts';
-import { UserError } from '../errors.ts';
-import { ResticError, formatInstant, listLocks, runResticChecked } from '../restic/index.ts';
-import type { ResticLock } from '../restic/index.ts';
+import type { ActionInput, ActionResult, CommandContext, Actor } from '../../src/command/context.ts';
+import type { ConfirmationRecord } from '../../src/confirm/confirmations.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { kubeErrorLine } from '../../src/kube/client.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply } from '../../src/reply.ts';
+import { UserError } from '../../src/errors.ts';
+import { ResticError, formatInstant, listLocks, runResticChecked } from '../../src/restic/index.ts';
+import type { ResticLock } from '../../src/restic/index.ts';
 import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION } from './actions.ts';
 import type { MoverPod } from './evidence.ts';
 import { activeMovers, destinationsUsing, gatherEvidence, listPods, lockDigest, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
-import { NO_CLUSTER } from './locks-command.ts';
-import { pauseCommand, resume, setPaused } from './pause.ts';
+import { NO_CLUSTER } from './locks.ts';
+import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
 import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
-import { withRepository } from './repository.ts';
+import { withRepository } from '../../src/volsync/repository.ts';
 import { leaseName, repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
-import type { UnlockSource } from './source.ts';
-import { readSource, resolveSource } from './source.ts';
+import type { UnlockSource } from '../../src/volsync/source.ts';
+import { readSource, resolveSource } from '../../src/volsync/source.ts';
 
 export interface RemoveAllOptions {
   /** After pausing, how long to wait for an active mover pod to stop before refusing. Default 30 s. */

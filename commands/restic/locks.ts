@@ -1,15 +1,15 @@
 /** `/restic locks <namespace> <app>`: every lock of the app's repository, judged. Read-only. */
-import type { CommandContext } from '../command/context.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply } from '../reply.ts';
-import { formatInstant } from '../restic/index.ts';
+import type { CommandContext } from '../../src/command/context.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply } from '../../src/reply.ts';
+import { formatInstant } from '../../src/restic/index.ts';
 import type { Evidence } from './evidence.ts';
 import { gatherEvidence } from './evidence.ts';
 import { asUserErrors } from './failure.ts';
 import { lockBlocks, moverLine, plural, summaryLine } from './render.ts';
-import { withRepository } from './repository.ts';
+import { withRepository } from '../../src/volsync/repository.ts';
 import { resticOptions } from './restic-options.ts';
-import { resolveSource } from './source.ts';
+import { resolveSource } from '../../src/volsync/source.ts';
 
 export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
 

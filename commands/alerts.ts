@@ -5,15 +5,15 @@
  * clicks are refused, and every outcome leaves an audit record.
  */
 import { createHash } from 'node:crypto';
-import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../command/context.ts';
-import type { Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { AlertmanagerError } from './silences.ts';
-import type { SilencesClient } from './silences.ts';
-import type { ButtonSigner, SilenceValue, UnsilenceValue } from './button-values.ts';
-import { epochSeconds } from './button-values.ts';
-import { SILENCE_ACTION, UNSILENCE_ACTION } from './diagnoser.ts';
-import { code, timeIn } from './format.ts';
+import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../src/command/context.ts';
+import type { Reply } from '../src/reply.ts';
+import { errorReply, escapeMrkdwn } from '../src/reply.ts';
+import { AlertmanagerError } from '../src/alerts/silences.ts';
+import type { SilencesClient } from '../src/alerts/silences.ts';
+import type { ButtonSigner, SilenceValue, UnsilenceValue } from '../src/alerts/button-values.ts';
+import { epochSeconds } from '../src/alerts/button-values.ts';
+import { SILENCE_ACTION, UNSILENCE_ACTION } from '../src/alerts/diagnoser.ts';
+import { code, timeIn } from '../src/alerts/format.ts';
 
 const DURATIONS: Record<'1h' | '4h', { ms: number; label: string }> = {
   '1h': { ms: 3600_000, label: '1 h' },

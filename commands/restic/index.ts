@@ -1,22 +1,16 @@
 /** `/restic`: locks in an app's restic repository, and removing them safely. */
-import type { CommandFamily, ParsedCommand } from '../src/command/registry.ts';
-import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../src/command/context.ts';
-import type { Reply } from '../src/reply.ts';
-import { errorReply } from '../src/reply.ts';
-import { UserError } from '../src/errors.ts';
-import {
-  approveRemoveAll,
-  approveVolSyncUnlock,
-  cancelRemoveAll,
-  DEFAULT_VOLSYNC_FOLLOW,
-  plainUnlock,
-  REMOVE_ALL_ACTION,
-  REMOVE_ALL_CANCEL_ACTION,
-  requestRemoveAll,
-  resticLocks,
-  VOLSYNC_UNLOCK_ACTION,
-} from '../src/unlock/index.ts';
-import type { RemoveAllOptions, VolSyncFollowOptions } from '../src/unlock/index.ts';
+import type { CommandFamily, ParsedCommand } from '../../src/command/registry.ts';
+import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../../src/command/context.ts';
+import type { Reply } from '../../src/reply.ts';
+import { errorReply } from '../../src/reply.ts';
+import { UserError } from '../../src/errors.ts';
+import { approveRemoveAll, cancelRemoveAll, requestRemoveAll } from './remove-all.ts';
+import { approveVolSyncUnlock, DEFAULT_VOLSYNC_FOLLOW } from './volsync-unlock.ts';
+import { plainUnlock } from './unlock.ts';
+import { REMOVE_ALL_ACTION, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION } from './actions.ts';
+import { resticLocks } from './locks.ts';
+import type { RemoveAllOptions } from './remove-all.ts';
+import type { VolSyncFollowOptions } from './volsync-unlock.ts';
 
 export interface ResticCommandDeps {
   /** How --remove-all waits for a mover to stop, and test hooks. */

@@ -8,18 +8,18 @@
  * reply says how to go back to the schedule.
  */
 import { randomBytes } from 'node:crypto';
-import type { ActionInput, ActionResult, CommandContext } from '../command/context.ts';
-import type { Kube } from '../kube/client.ts';
-import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { UserError } from '../errors.ts';
-import { humanDuration } from './human-duration.ts';
-import { VOLSYNC_MISSING, listSources, withTimeout } from './inventory.ts';
-import type { Pod, ReplicationSource } from './objects.ts';
-import { condition, ms, nameOf, rfc3339, sourceJobName } from './objects.ts';
-import { logTail, podPhase, podSince } from './source-health.ts';
-import { NO_CLUSTER, unknownSourceReply } from './status.ts';
+import type { ActionInput, ActionResult, CommandContext } from '../../src/command/context.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/client.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
+import { UserError } from '../../src/errors.ts';
+import { humanDuration } from '../../src/backup/human-duration.ts';
+import { VOLSYNC_MISSING, listSources, withTimeout } from '../../src/backup/inventory.ts';
+import type { Pod, ReplicationSource } from '../../src/backup/objects.ts';
+import { condition, ms, nameOf, rfc3339, sourceJobName } from '../../src/backup/objects.ts';
+import { logTail, podPhase, podSince } from '../../src/backup/source-health.ts';
+import { NO_CLUSTER, unknownSourceReply } from '../../src/backup/status.ts';
 
 export const RUN_ACTION = 'bb:backup:run';
 export const RUN_CANCEL_ACTION = 'bb:backup:run-cancel';

@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client.ts';
-import { VOLSYNC, kubeErrorLine } from '../kube/client.ts';
-import { UserError } from '../errors.ts';
-import { listLocks, localHostFacts, podPhaseLookup, verdictFor } from '../restic/index.ts';
-import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../restic/index.ts';
-import type { UnlockSource } from './source.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { VOLSYNC, kubeErrorLine } from '../../src/kube/client.ts';
+import { UserError } from '../../src/errors.ts';
+import { listLocks, localHostFacts, podPhaseLookup, verdictFor } from '../../src/restic/index.ts';
+import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../../src/restic/index.ts';
+import type { UnlockSource } from '../../src/volsync/source.ts';
 
 export interface LockEvidence {
   lock: ResticLock;

@@ -4,7 +4,7 @@
  * machine's own zone at the terminal.
  */
 import { IANAZone } from 'luxon';
-import type { CommandContext } from '../command/context.ts';
+import type { CommandContext } from '../../src/command/context.ts';
 
 const TTL_MS = 24 * 3600_000;
 const cache = new Map<string, { zone: string; at: number }>();
