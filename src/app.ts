@@ -14,11 +14,11 @@ import type { GroupResolver } from './access.ts';
 import type { Services } from './command/context.ts';
 import { commandSet } from './command/dispatch.ts';
 import type { CommandSet } from './command/dispatch.ts';
-import { backupActions, backupCommands } from '../commands/backup/index.ts';
+import { backupCommands } from '../commands/backup/index.ts';
 import type { BackupCommandDeps } from '../commands/backup/index.ts';
 import { BackupCache } from './backup/backup-cache.ts';
 import { stopFollowing } from '../commands/backup/run.ts';
-import { resticActions, resticCommands } from '../commands/restic/index.ts';
+import { resticCommands } from '../commands/restic/index.ts';
 import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
@@ -54,7 +54,7 @@ export interface StartOptions {
 }
 
 export function buildCommands(deps: { backup?: BackupCommandDeps } = {}): CommandSet {
-  return commandSet([backupCommands(deps.backup), resticCommands()], { ...backupActions(deps.backup), ...resticActions() });
+  return commandSet([backupCommands(deps.backup), resticCommands()]);
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {

@@ -1,12 +1,11 @@
 /** `/backup`: the state of VolSync backups, and safe actions on them. */
 import { windowCommand } from './window.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
-import type { ActionHandler } from '../../src/command/context.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import { backupStatus } from '../../src/backup/status.ts';
 import { backupDoctor } from '../../src/backup/doctor.ts';
 import type { FollowOptions } from './run.ts';
-import { RUN_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from './run.ts';
+import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from './run.ts';
 
 export interface BackupCommandDeps {
   /** The watch cache of a running bot; without it status lists directly. */
@@ -31,6 +30,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         summary: 'Trigger a manual sync of one ReplicationSource after a confirmation; the result is posted in the thread.',
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'name', kind: 'name' }],
         mutating: true,
+        needs: { cluster: true },
         handler: (cmd, ctx) => requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
       },
       {
@@ -46,13 +46,10 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         handler: windowCommand,
       },
     ],
-  };
-}
-
-/** The buttons of /backup run: confirm and cancel. */
-export function backupActions(deps: BackupCommandDeps = {}): Record<string, ActionHandler> {
-  return {
-    [RUN_ACTION]: (input, ctx) => approveRun(input, ctx, { follow: deps.follow }),
-    [RUN_CANCEL_ACTION]: (input, ctx) => cancelRun(input, ctx),
+    // The buttons of /backup run: confirm and cancel.
+    actions: [
+      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: (input, ctx, answer) => approveRun(input, ctx, answer!, { follow: deps.follow }) },
+      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: (input, ctx, answer) => cancelRun(input, ctx, answer!) },
+    ],
   };
 }

@@ -8,7 +8,7 @@
  * reply says how to go back to the schedule.
  */
 import { randomBytes } from 'node:crypto';
-import type { ActionInput, ActionResult, CommandContext } from '../../src/command/context.ts';
+import type { ActionInput, ActionResult, Answer, CommandContext } from '../../src/command/context.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/client.ts';
 import type { Block, Reply } from '../../src/reply.ts';
@@ -19,7 +19,7 @@ import { VOLSYNC_MISSING, listSources, withTimeout } from '../../src/backup/inve
 import type { Pod, ReplicationSource } from '../../src/backup/objects.ts';
 import { condition, ms, nameOf, rfc3339, sourceJobName } from '../../src/backup/objects.ts';
 import { logTail, podPhase, podSince } from '../../src/backup/source-health.ts';
-import { NO_CLUSTER, unknownSourceReply } from '../../src/backup/status.ts';
+import { unknownSourceReply } from '../../src/backup/status.ts';
 
 export const RUN_ACTION = 'bb:backup:run';
 export const RUN_CANCEL_ACTION = 'bb:backup:run-cancel';
@@ -102,8 +102,8 @@ export interface RunDeps {
 }
 
 export async function requestRun(ctx: CommandContext, namespace: string, name: string, deps: RunDeps = {}): Promise<Reply> {
-  const { kube, confirmations, audit } = ctx.services;
-  if (!kube) return errorReply(NO_CLUSTER);
+  const { confirmations, audit } = ctx.services;
+  const kube = ctx.services.kube!;
   const rs = await readSource(kube, namespace, name);
   if (!rs) {
     const sources = await listSources(kube, namespace).catch(() => []);
@@ -254,20 +254,14 @@ export function stopFollowing(): void {
   following.clear();
 }
 
-export async function approveRun(input: ActionInput, ctx: CommandContext, deps: RunDeps = {}): Promise<ActionResult> {
-  const { kube, confirmations, audit, access, log } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) {
-    audit.record({ actor: input.actor, action: RUN_AUDIT_ACTION, target: 'confirmation', channel: input.channel, outcome: 'denied' });
-    return { ephemeral: errorReply(denied) };
-  }
-  if (!kube) return { ephemeral: errorReply(NO_CLUSTER) };
-  const approval = await confirmations.approve(input.value, input.actor, { action: RUN_AUDIT_ACTION });
+export async function approveRun(input: ActionInput, ctx: CommandContext, approval: Answer, deps: RunDeps = {}): Promise<ActionResult> {
+  const { audit, log } = ctx.services;
+  const kube = ctx.services.kube!;
   const rec = approval.record;
   const namespace = rec.data.namespace ?? rec.target.split('/')[0] ?? '';
   const name = rec.data.name ?? rec.target.split('/')[1] ?? '';
   const target = `${namespace}/${name}`;
-  const requester = { id: rec.requester.id, name: rec.requester.name, via: rec.requester.via };
+  const requester = approval.requester;
   const who = (id: string) => (input.actor.via === 'slack' ? `<@${id}>` : id);
   if (approval.status === 'waiting') {
     return { ephemeral: { text: 'Approval recorded; a second operator must confirm too.', blocks: [{ type: 'section', text: 'Approval recorded; a second operator must confirm too.' }], visibility: 'ephemeral', tone: 'info' } };
@@ -341,11 +335,9 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, deps: 
   };
 }
 
-export async function cancelRun(input: ActionInput, ctx: CommandContext): Promise<ActionResult> {
-  const { confirmations, audit, access } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) return { ephemeral: errorReply(denied) };
-  const rec = await confirmations.cancel(input.value, input.actor);
-  audit.record({ actor: { id: rec.requester.id, name: rec.requester.name, via: rec.requester.via }, action: RUN_AUDIT_ACTION, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
+export async function cancelRun(input: ActionInput, ctx: CommandContext, answer: Answer): Promise<ActionResult> {
+  const { audit } = ctx.services;
+  const rec = answer.record;
+  audit.record({ actor: answer.requester, action: RUN_AUDIT_ACTION, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
   return { replace: { text: `Cancelled: no backup of ${rec.target} was started.`, blocks: [{ type: 'section', text: `Cancelled by ${input.actor.via === 'slack' ? `<@${input.actor.id}>` : input.actor.id}: no backup of \`${rec.target}\` was started.` }], visibility: 'channel', tone: 'info' } };
 }

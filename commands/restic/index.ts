@@ -1,13 +1,9 @@
 /** `/restic`: locks in an app's restic repository, and removing them safely. */
-import type { CommandFamily, ParsedCommand } from '../../src/command/registry.ts';
-import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../../src/command/context.ts';
-import type { Reply } from '../../src/reply.ts';
-import { errorReply } from '../../src/reply.ts';
-import { UserError } from '../../src/errors.ts';
-import { approveRemoveAll, cancelRemoveAll, requestRemoveAll } from './remove-all.ts';
+import type { CommandFamily } from '../../src/command/registry.ts';
+import { approveRemoveAll, cancelRemoveAll, parseConfirmationValue, requestRemoveAll } from './remove-all.ts';
 import { approveVolSyncUnlock, DEFAULT_VOLSYNC_FOLLOW } from './volsync-unlock.ts';
 import { plainUnlock } from './unlock.ts';
-import { REMOVE_ALL_ACTION, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION } from './actions.ts';
+import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { resticLocks } from './locks.ts';
 import type { RemoveAllOptions } from './remove-all.ts';
 import type { VolSyncFollowOptions } from './volsync-unlock.ts';
@@ -19,27 +15,8 @@ export interface ResticCommandDeps {
   volsyncFollow?: Partial<VolSyncFollowOptions>;
 }
 
-// A UserError is an answer, not a failure: it becomes the reply here, so the log keeps error
-// level (and stack traces) for what really broke.
-const answered = (fn: (cmd: ParsedCommand, ctx: CommandContext) => Promise<Reply>) => async (cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> => {
-  try {
-    return await fn(cmd, ctx);
-  } catch (err) {
-    if (err instanceof UserError) return errorReply(err.message);
-    throw err;
-  }
-};
-
-const answeredAction = (fn: ActionHandler): ActionHandler => async (input: ActionInput, ctx: CommandContext): Promise<ActionResult> => {
-  try {
-    return await fn(input, ctx);
-  } catch (err) {
-    if (err instanceof UserError) return { ephemeral: errorReply(err.message) };
-    throw err;
-  }
-};
-
-export function resticCommands(): CommandFamily {
+export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
+  const follow = { ...DEFAULT_VOLSYNC_FOLLOW, ...deps.volsyncFollow };
   return {
     command: '/restic',
     summary: 'restic repositories behind VolSync: locks and unlocking',
@@ -48,7 +25,8 @@ export function resticCommands(): CommandFamily {
         verb: 'locks',
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
-        handler: answered((cmd, ctx) => resticLocks(ctx, cmd.args.namespace!, cmd.args.app!)),
+        needs: { cluster: true },
+        handler: (cmd, ctx) => resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
       },
       {
         verb: 'unlock',
@@ -56,19 +34,22 @@ export function resticCommands(): CommandFamily {
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
         flags: [{ name: 'remove-all', help: 'remove every lock, after showing the evidence and an operator\'s confirmation (a second operator when a lock is live)' }],
         mutating: true,
-        handler: answered((cmd, ctx) =>
-          cmd.flags.has('remove-all') ? requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!) : plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!)),
+        needs: { cluster: true },
+        handler: (cmd, ctx) =>
+          cmd.flags.has('remove-all') ? requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!) : plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!),
       },
     ],
-  };
-}
-
-/** The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path. */
-export function resticActions(deps: ResticCommandDeps = {}): Record<string, ActionHandler> {
-  const follow = { ...DEFAULT_VOLSYNC_FOLLOW, ...deps.volsyncFollow };
-  return {
-    [REMOVE_ALL_ACTION]: answeredAction((input, ctx) => approveRemoveAll(input, ctx, deps.removeAll)),
-    [REMOVE_ALL_CANCEL_ACTION]: answeredAction((input, ctx) => cancelRemoveAll(input, ctx)),
-    [VOLSYNC_UNLOCK_ACTION]: answeredAction((input, ctx) => approveVolSyncUnlock(input, ctx, follow)),
+    // The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path.
+    actions: [
+      {
+        id: REMOVE_ALL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve', confirmationOf: parseConfirmationValue,
+        handler: (input, ctx, answer) => approveRemoveAll(input, ctx, answer!, deps.removeAll),
+      },
+      { id: REMOVE_ALL_CANCEL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, answers: 'cancel', confirmationOf: parseConfirmationValue, handler: (input, ctx, answer) => cancelRemoveAll(input, ctx, answer!) },
+      {
+        id: VOLSYNC_UNLOCK_ACTION, action: VOLSYNC_UNLOCK_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve',
+        handler: (input, ctx, answer) => approveVolSyncUnlock(input, ctx, answer!, follow),
+      },
+    ],
   };
 }

@@ -11,8 +11,6 @@ import { withRepository } from '../../src/volsync/repository.ts';
 import { resticOptions } from './restic-options.ts';
 import { resolveSource } from '../../src/volsync/source.ts';
 
-export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
-
 /** What to do about the locks shown, one line per kind that is there. */
 export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): string[] {
   const of = (v: string) => evidence.locks.filter((l) => l.verdict.verdict === v);
@@ -34,8 +32,7 @@ export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, 
 }
 
 export async function resticLocks(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const kube = ctx.services.kube;
-  if (!kube) return errorReply(NO_CLUSTER);
+  const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic locks');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;

@@ -6,20 +6,19 @@
  * the ones confirmed, `restic unlock --remove-all`, check that none remains, and resume the source
  * — always, also after a failure.
  */
-import type { ActionInput, ActionResult, CommandContext, Actor } from '../../src/command/context.ts';
+import type { ActionInput, ActionResult, Answer, CommandContext, Actor } from '../../src/command/context.ts';
 import type { ConfirmationRecord } from '../../src/confirm/confirmations.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeErrorLine } from '../../src/kube/client.ts';
 import type { Block, Reply } from '../../src/reply.ts';
 import { errorReply } from '../../src/reply.ts';
-import { UserError } from '../../src/errors.ts';
+import { UserError, isUserError } from '../../src/errors.ts';
 import { ResticError, formatInstant, listLocks, runResticChecked } from '../../src/restic/index.ts';
 import type { ResticLock } from '../../src/restic/index.ts';
 import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION } from './actions.ts';
 import type { MoverPod } from './evidence.ts';
 import { activeMovers, destinationsUsing, gatherEvidence, listPods, lockDigest, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
-import { NO_CLUSTER } from './locks.ts';
 import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
 import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
@@ -71,8 +70,8 @@ function plan(namespace: string, name: string, lockCount: number, movers: readon
 }
 
 export async function requestRemoveAll(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const { kube, confirmations, audit } = ctx.services;
-  if (!kube) return errorReply(NO_CLUSTER);
+  const { confirmations, audit } = ctx.services;
+  const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic unlock');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;
@@ -254,7 +253,7 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
         ex.lines.push(`Failed: ${line}`);
       }
       // A refusal to take the Lease: nothing at all was done.
-      ex.outcome = ex.ran.length === 0 && line?.startsWith('Another unlock of') ? 'refused' : 'failed';
+      ex.outcome = ex.ran.length === 0 && isUserError(err, 'lease-held') ? 'refused' : 'failed';
     }
   }
   return ex;
@@ -286,27 +285,11 @@ function outcomeReply(ex: Execution, rec: ConfirmationRecord, target: string, co
   return { text, blocks, visibility: 'channel', tone: ex.outcome === 'succeeded' && !ex.resumeFailed ? 'ok' : 'error' };
 }
 
-export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, opts: RemoveAllOptions = {}): Promise<ActionResult> {
-  const { kube, confirmations, audit, access, log } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) {
-    audit.record({ actor: input.actor, action: REMOVE_ALL_AUDIT, target: 'confirmation', channel: input.channel, outcome: 'denied' });
-    return { ephemeral: errorReply(denied) };
-  }
-  if (!kube) return { ephemeral: errorReply(NO_CLUSTER) };
-  const { id, digest } = parseConfirmationValue(input.value);
-  let approval;
-  try {
-    approval = await confirmations.approve(id, input.actor, { action: REMOVE_ALL_AUDIT, digest });
-  } catch (err) {
-    if (err instanceof UserError) {
-      audit.record({ actor: input.actor, action: REMOVE_ALL_AUDIT, target: 'confirmation', channel: input.channel, outcome: /expired/.test(err.message) ? 'expired' : 'refused', detail: err.message.slice(0, 300) });
-    }
-    throw err;
-  }
+export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, approval: Answer, opts: RemoveAllOptions = {}): Promise<ActionResult> {
+  const { audit, log } = ctx.services;
   const rec = approval.record;
   const target = rec.target;
-  const requester = actorOf(rec);
+  const requester = approval.requester;
   if (approval.status === 'waiting') {
     audit.record({ actor: requester, action: REMOVE_ALL_AUDIT, target, channel: input.channel, confirmedBy: [input.actor], outcome: 'confirmed', detail: `approval 1 of ${rec.approvalsNeeded}` });
     if (input.actor.via === 'terminal') {
@@ -336,12 +319,10 @@ export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, 
   };
 }
 
-export async function cancelRemoveAll(input: ActionInput, ctx: CommandContext): Promise<ActionResult> {
-  const { confirmations, audit, access } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) return { ephemeral: errorReply(denied) };
-  const rec = await confirmations.cancel(parseConfirmationValue(input.value).id, input.actor);
-  audit.record({ actor: actorOf(rec), action: REMOVE_ALL_AUDIT, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
+export async function cancelRemoveAll(input: ActionInput, ctx: CommandContext, answer: Answer): Promise<ActionResult> {
+  const { audit } = ctx.services;
+  const rec = answer.record;
+  audit.record({ actor: answer.requester, action: REMOVE_ALL_AUDIT, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
   return {
     replace: {
       text: `Cancelled: no lock was removed from ${rec.target}.`,

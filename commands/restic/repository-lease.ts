@@ -53,6 +53,7 @@ export async function underRepositoryLease<T>(opts: LeaseOptions, target: string
     if (err instanceof LeaseHeldError) {
       throw new UserError(
         `Another unlock of \`${target}\` is running: Lease \`${opts.namespace}/${opts.name}\` is held by ${describeHolder(err.holder)} (until ${err.expiresAt.toISOString().slice(11, 19)} UTC unless renewed). Nothing was done; try again when it has finished.`,
+        'lease-held',
       );
     }
     throw err;

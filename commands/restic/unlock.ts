@@ -7,10 +7,9 @@ import type { Block, Reply } from '../../src/reply.ts';
 import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
 import { ResticError, formatAge, unlock } from '../../src/restic/index.ts';
 import type { ResticLock, UnlockReport } from '../../src/restic/index.ts';
-import { UserError } from '../../src/errors.ts';
+import { isUserError } from '../../src/errors.ts';
 import { UNLOCK_AUDIT } from './actions.ts';
 import { activeMovers, destinationsUsing, factsFrom, listPods } from './evidence.ts';
-import { NO_CLUSTER } from './locks.ts';
 import { lockSection, moverLine, plural, sortLocks, who } from './render.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
@@ -53,8 +52,8 @@ export function unlockReportBlocks(report: UnlockReport, target: string, now: Da
 }
 
 export async function plainUnlock(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const { kube, audit, log } = ctx.services;
-  if (!kube) return errorReply(NO_CLUSTER);
+  const { audit, log } = ctx.services;
+  const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic unlock');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;
@@ -70,7 +69,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
       }),
     );
   } catch (err) {
-    if (err instanceof UserError && err.message.startsWith('Another unlock of')) {
+    if (isUserError(err, 'lease-held')) {
       audit.record({ ...base, outcome: 'refused', detail: err.message.replace(/[`*]/g, '').slice(0, 300) });
     }
     if (!(err instanceof ResticError)) throw err;

@@ -5,7 +5,7 @@
  * only runs on a sync), then follows the source until the token shows up.
  */
 import { randomBytes } from 'node:crypto';
-import type { ActionInput, ActionResult, CommandContext } from '../../src/command/context.ts';
+import type { ActionInput, ActionResult, Answer, CommandContext } from '../../src/command/context.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/client.ts';
 import type { Block, Reply } from '../../src/reply.ts';
@@ -184,19 +184,14 @@ export function volsyncOutcomeReply(o: VolSyncOutcome, target: string, token: st
   }
 }
 
-export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandContext, follow: VolSyncFollowOptions = DEFAULT_VOLSYNC_FOLLOW): Promise<ActionResult> {
-  const { kube, confirmations, audit, access, log } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) {
-    audit.record({ actor: input.actor, action: VOLSYNC_UNLOCK_AUDIT, target: 'confirmation', channel: input.channel, outcome: 'denied' });
-    return { ephemeral: errorReply(denied) };
-  }
-  if (!kube) return { ephemeral: errorReply('No Kubernetes cluster is configured.') };
-  const rec = (await confirmations.approve(input.value, input.actor, { action: VOLSYNC_UNLOCK_AUDIT })).record;
+export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandContext, approval: Answer, follow: VolSyncFollowOptions = DEFAULT_VOLSYNC_FOLLOW): Promise<ActionResult> {
+  const { audit, log } = ctx.services;
+  const kube = ctx.services.kube!;
+  const rec = approval.record;
   const namespace = rec.data['namespace'] ?? '';
   const name = rec.data['name'] ?? '';
   const target = `${namespace}/${name}`;
-  const requester = { id: rec.requester.id, via: rec.requester.via, ...(rec.requester.name ? { name: rec.requester.name } : {}) };
+  const requester = approval.requester;
   const confirmedBy = [input.actor];
   const refuse = (why: string): ActionResult => {
     audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, outcome: 'refused', detail: why.replace(/[`*]/g, '').slice(0, 300) });
@@ -221,7 +216,7 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
   } catch (err) {
     const line = statusCode(err) === 409 ? `ReplicationSource \`${target}\` changed meanwhile; nothing was set. Try again.` : kubeErrorLine(err, `set spec.restic.unlock on ${target}`, kube);
     audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, outcome: 'failed', detail: line });
-    throw new UserError(line);
+    throw new UserError(line, statusCode(err) === 409 ? 'conflict' : 'failed');
   }
   const ran = [`kubectl patch replicationsource ${name} -n ${namespace} --type merge -p '{"spec":{"restic":{"unlock":"${token}"},"trigger":{"manual":"${token}"}}}'`];
   audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, ran, outcome: 'confirmed' });

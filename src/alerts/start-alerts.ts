@@ -87,7 +87,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
     buttonTtlMs: config.alerts.silenceButtonHours * 3600_000,
     ...(o.readLog ? { readLog: o.readLog } : {}),
   });
-  for (const [id, handler] of Object.entries(silenceActions({ silences, signer }))) o.commands.actions.set(id, handler);
+  for (const spec of silenceActions({ silences, signer })) o.commands.actions.set(spec.id, spec);
 
   const store: ThreadStore = kube
     ? new ConfigMapThreadStore(kube, { namespace: botNamespace(kube), log })

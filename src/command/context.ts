@@ -8,6 +8,7 @@ import type { ChannelPoster } from '../slack/poster.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Confirmations } from '../confirm/confirmations.ts';
 import type { Leadership } from '../leader.ts';
+import type { ConfirmationRecord } from '../confirm/confirmations.ts';
 
 /** Who is asking. In the terminal this is the local user, acting as an operator with their own kube credentials. */
 export interface Actor {
@@ -68,4 +69,14 @@ export interface ActionResult {
   ephemeral?: Reply;
 }
 
-export type ActionHandler = (input: ActionInput, ctx: CommandContext) => Promise<ActionResult>;
+/**
+ * What the framework found when the button answers a confirmation: the approval (or the
+ * cancellation) is recorded before the handler runs, and `requester` is who asked for it.
+ */
+export interface Answer {
+  status: 'approved' | 'waiting' | 'cancelled';
+  record: ConfirmationRecord;
+  requester: Actor;
+}
+
+export type ActionHandler = (input: ActionInput, ctx: CommandContext, answer?: Answer) => Promise<ActionResult>;

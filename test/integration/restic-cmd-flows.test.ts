@@ -10,7 +10,7 @@ import { rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { commandSet } from '../../src/command/dispatch.ts';
-import { resticActions, resticCommands } from '../../commands/restic/index.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
 import type { RemoveAllOptions } from '../../commands/restic/remove-all.ts';
 import { leaseName } from '../../commands/restic/repository-lease.ts';
 import { openRepository } from '../../src/volsync/repository.ts';
@@ -59,10 +59,10 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
   const ns = uniq('rcmd');
   const cleanups: Array<() => Promise<void>> = [];
   let afterPause: RemoveAllOptions['afterPause'];
-  const commands = commandSet([resticCommands()], resticActions({
+  const commands = commandSet([resticCommands({
     removeAll: { moverStopWaitMs: 1500, moverPollMs: 250, afterPause: (s) => afterPause?.(s) ?? Promise.resolve() },
     volsyncFollow: { pollMs: 200, timeoutMs: 30_000 },
-  }));
+  })]);
 
   before(async () => {
     harness = await kubeForTests();
