@@ -17,8 +17,14 @@ import type { CommandSet } from './command/dispatch.ts';
 import { backupCommands } from '../commands/backup/index.ts';
 import type { BackupCommandDeps } from '../commands/backup/index.ts';
 import { BackupCache } from './backup/backup-cache.ts';
-import { stopFollowing } from '../commands/backup/run.ts';
 import { resticCommands } from '../commands/restic/index.ts';
+import type { ResticCommandDeps } from '../commands/restic/index.ts';
+import { silenceActions } from '../commands/alerts.ts';
+import type { SilenceActionDeps } from '../commands/alerts.ts';
+import { BackgroundWork } from './command/background.ts';
+import { VolSyncUnlockSupport } from '../commands/restic/volsync-unlock.ts';
+import { SilencesClient } from './alerts/silences.ts';
+import { ButtonSigner } from './alerts/button-values.ts';
 import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
@@ -53,8 +59,16 @@ export interface StartOptions {
   listenHost?: string;
 }
 
-export function buildCommands(deps: { backup?: BackupCommandDeps } = {}): CommandSet {
-  return commandSet([backupCommands(deps.backup), resticCommands()]);
+export interface CommandDeps {
+  backup?: BackupCommandDeps;
+  restic?: ResticCommandDeps;
+  /** The alert buttons, when alerts run (Slack modes). */
+  alerts?: SilenceActionDeps;
+}
+
+/** Every command family and button, with the services they reach through their deps. */
+export function buildCommands(deps: CommandDeps = {}): CommandSet {
+  return commandSet([backupCommands(deps.backup), resticCommands(deps.restic)], deps.alerts ? silenceActions(deps.alerts) : []);
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
@@ -84,7 +98,17 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   // A running Slack bot answers /backup status from watches; the terminal lists on demand.
   const backupCache = kube && env.mode !== 'terminal' ? new BackupCache(kube, log) : undefined;
   backupCache?.start();
-  const commands = buildCommands({ backup: { cache: backupCache } });
+  // Follow-ups commands leave running (a sync, a VolSync unlock), ended by stop().
+  const background = new BackgroundWork();
+  // Alerts and their silence buttons share one Alertmanager client and one button signer.
+  const silences = env.mode !== 'terminal' && env.alertmanagerUrl ? new SilencesClient({ baseUrl: env.alertmanagerUrl }) : undefined;
+  const signer = new ButtonSigner(env.botToken);
+  let windows: BackupWindows | undefined;
+  const commands = buildCommands({
+    backup: { cache: backupCache, background, windows: () => windows?.service },
+    restic: { background, volsyncSupport: new VolSyncUnlockSupport() },
+    ...(env.mode !== 'terminal' ? { alerts: { silences, signer } } : {}),
+  });
   if (kube) {
     server.readiness('kubernetes', async () => {
       try {
@@ -98,12 +122,11 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   let slack: SlackTransport | undefined;
   let alerts: Alerts | undefined;
-  let windows: BackupWindows | undefined;
   if (env.mode !== 'terminal') {
     slack = createSlackTransport({ config, log, server, metrics, commands, services });
     const transport = slack;
     server.readiness('slack', () => transport.notReady());
-    alerts = startAlerts({ config, log, server, metrics, commands, kube, slack });
+    alerts = startAlerts({ config, log, server, metrics, silences, signer, kube, slack });
     // Window ticks, silences and summaries run on the leader only (services.leadership).
     windows = startBackupWindows({
       services: { ...services, slack: { client: slack.client, poster: slack.poster } },
@@ -126,7 +149,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const stop = async () => {
     await windows?.stop();
     await alerts?.stop();
-    stopFollowing();
+    background.stop();
     await backupCache?.stop();
     await leaseLeadership?.stop();
     await slack?.stop();

@@ -1,5 +1,8 @@
 /** `/backup`: the state of VolSync backups, and safe actions on them. */
 import { windowCommand } from './window.ts';
+import { UserZones } from './user-zone.ts';
+import { BackgroundWork } from '../../src/command/background.ts';
+import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import { backupStatus } from '../../src/backup/status.ts';
@@ -12,9 +15,15 @@ export interface BackupCommandDeps {
   cache?: BackupCache;
   /** How /backup run follows a sync (tests shorten it). */
   follow?: Partial<FollowOptions>;
+  /** Where follow-ups run, so the bot's stop() ends them (startBot passes its own). */
+  background?: BackgroundWork;
+  /** The running backup-window service, once the Slack side has started it; without it /backup window builds its own view. */
+  windows?: () => BackupWindowService | undefined;
 }
 
 export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
+  const background = deps.background ?? new BackgroundWork();
+  const zones = new UserZones();
   return {
     command: '/backup',
     summary: 'VolSync backups: status, manual runs, health checks and the backup window',
@@ -43,12 +52,12 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'window',
         summary: 'Whether a backup window is open, when the next opens and closes, and the alerts and silences it owns.',
         args: [],
-        handler: windowCommand,
+        handler: windowCommand({ windows: deps.windows, zones }),
       },
     ],
     // The buttons of /backup run: confirm and cancel.
     actions: [
-      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: (input, ctx, answer) => approveRun(input, ctx, answer!, { follow: deps.follow }) },
+      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: (input, ctx, answer) => approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
       { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: (input, ctx, answer) => cancelRun(input, ctx, answer!) },
     ],
   };

@@ -14,6 +14,7 @@ import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/
 import type { Block, Reply } from '../../src/reply.ts';
 import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
 import { UserError } from '../../src/errors.ts';
+import type { BackgroundWork } from '../../src/command/background.ts';
 import { humanDuration } from '../../src/backup/human-duration.ts';
 import { VOLSYNC_MISSING, listSources, withTimeout } from '../../src/backup/inventory.ts';
 import type { Pod, ReplicationSource } from '../../src/backup/objects.ts';
@@ -99,6 +100,11 @@ function plan(rs: ReplicationSource, followMinutes: number): string[] {
 
 export interface RunDeps {
   follow?: Partial<FollowOptions>;
+}
+
+export interface ApproveRunDeps extends RunDeps {
+  /** Where the follow-up runs, so the bot's stop() ends it. */
+  background: BackgroundWork;
 }
 
 export async function requestRun(ctx: CommandContext, namespace: string, name: string, deps: RunDeps = {}): Promise<Reply> {
@@ -247,14 +253,7 @@ export function outcomeReply(o: FollowOutcome, target: string, token: string, st
   }
 }
 
-/** In-flight follow-ups, so stop() can end them. */
-const following = new Set<AbortController>();
-export function stopFollowing(): void {
-  for (const c of following) c.abort();
-  following.clear();
-}
-
-export async function approveRun(input: ActionInput, ctx: CommandContext, approval: Answer, deps: RunDeps = {}): Promise<ActionResult> {
+export async function approveRun(input: ActionInput, ctx: CommandContext, approval: Answer, deps: ApproveRunDeps): Promise<ActionResult> {
   const { audit, log } = ctx.services;
   const kube = ctx.services.kube!;
   const rec = approval.record;
@@ -296,13 +295,11 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, approv
   const startedAt = Date.now();
   const follow: FollowOptions = { ...DEFAULT_FOLLOW, ...deps.follow };
   const before = rs;
-  const abort = new AbortController();
-  following.add(abort);
-  void (async () => {
+  deps.background.start(async (signal) => {
     let result: Reply;
     try {
-      const o = await followManualSync(kube, namespace, name, token, before, follow, abort.signal);
-      if (abort.signal.aborted) return;
+      const o = await followManualSync(kube, namespace, name, token, before, follow, signal);
+      if (signal.aborted) return;
       const extra = o.outcome === 'succeeded' ? await resumeSchedule(kube, o.rs, token) : undefined;
       result = outcomeReply(o, target, token, startedAt, Date.now(), extra);
       audit.record({
@@ -313,15 +310,13 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, approv
     } catch (err) {
       log.error({ err, target }, 'following a manual sync failed');
       result = errorReply(`I lost track of the backup of \`${target}\`; \`/backup status ${namespace} ${name}\` shows where it is.`);
-    } finally {
-      following.delete(abort);
     }
     try {
       await ctx.notify(result);
     } catch (err) {
       log.error({ err, target }, 'could not post the result of a manual sync');
     }
-  })();
+  });
   return {
     replace: {
       text: `Backup of ${target} started (token ${token}); I'll post the result here.`,

@@ -10,14 +10,12 @@ import type { Block, Reply } from '../../src/reply.ts';
 import { escapeMrkdwn, infoReply } from '../../src/reply.ts';
 import { currentOrNext, lastClosed } from '../../src/window/index.ts';
 import type { WindowInstance } from '../../src/window/index.ts';
-import { windowServiceFor } from '../../src/backup-window/registry.ts';
 import { defaultWindowSilences, defaultWindowStore } from '../../src/backup-window/service.ts';
-import type { WindowSilences } from '../../src/backup-window/service.ts';
+import type { BackupWindowService, WindowSilences } from '../../src/backup-window/service.ts';
 import type { InstanceState, ObservedAlert, WindowsState } from '../../src/backup-window/state.ts';
 import { alertName } from '../../src/backup-window/summary.ts';
 import { clockIn, datedRange, whenIn } from '../../src/backup-window/time-text.ts';
-import { userZone } from './user-zone.ts';
-import type { UserZone } from './user-zone.ts';
+import type { UserZone, UserZones } from './user-zone.ts';
 import { parseWindowMarker, WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
 import type { WindowSettings } from '../../src/backup-window/window-settings.ts';
 import { windowSettings } from '../../src/backup-window/window-settings.ts';
@@ -35,8 +33,15 @@ async function load<T>(fn: () => Promise<T>): Promise<Loaded<T>> {
   }
 }
 
-export async function windowCommand(_cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> {
-  const svc = windowServiceFor(ctx.services);
+export interface WindowCommandDeps {
+  /** The bot's running window service (it reads the same state and silences the schedule uses). */
+  windows?: (() => BackupWindowService | undefined) | undefined;
+  /** Remembers each Slack user's time zone. */
+  zones: UserZones;
+}
+
+export const windowCommand = (deps: WindowCommandDeps) => async (_cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> => {
+  const svc = deps.windows?.();
   const windows = svc?.windows ?? windowSettings(ctx.services.config.windows);
   if (windows.length === 0) {
     return infoReply('No backup windows are configured. Add one under `windows:` in the configuration file (see the README, "The backup window").');
@@ -45,7 +50,7 @@ export async function windowCommand(_cmd: ParsedCommand, ctx: CommandContext): P
   const silences = svc ? svc.silences : defaultWindowSilences(ctx.services);
   const now = ctx.now();
   const [zone, state, owned] = await Promise.all([
-    userZone(ctx),
+    deps.zones.of(ctx),
     load(() => store.read()),
     silences ? load(() => silences.findOwned(WINDOW_MARKER_PREFIX)) : Promise.resolve(undefined),
   ]);
@@ -63,7 +68,7 @@ export async function windowCommand(_cmd: ParsedCommand, ctx: CommandContext): P
   if (!state.ok) notes.push(`Could not read what the bot recorded about the windows: ${state.error}`);
   if (notes.length > 0) blocks.push({ type: 'context', elements: notes.map(escapeMrkdwn) });
   return { text: lines.join('\n'), blocks, visibility: 'ephemeral', tone: 'info' };
-}
+};
 
 interface SectionInput {
   now: Date;

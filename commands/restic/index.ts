@@ -1,7 +1,8 @@
 /** `/restic`: locks in an app's restic repository, and removing them safely. */
 import type { CommandFamily } from '../../src/command/registry.ts';
 import { approveRemoveAll, cancelRemoveAll, parseConfirmationValue, requestRemoveAll } from './remove-all.ts';
-import { approveVolSyncUnlock, DEFAULT_VOLSYNC_FOLLOW } from './volsync-unlock.ts';
+import { approveVolSyncUnlock, DEFAULT_VOLSYNC_FOLLOW, VolSyncUnlockSupport } from './volsync-unlock.ts';
+import { BackgroundWork } from '../../src/command/background.ts';
 import { plainUnlock } from './unlock.ts';
 import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { resticLocks } from './locks.ts';
@@ -13,10 +14,16 @@ export interface ResticCommandDeps {
   removeAll?: RemoveAllOptions;
   /** How the VolSync unlock is followed (tests shorten it). */
   volsyncFollow?: Partial<VolSyncFollowOptions>;
+  /** Where follow-ups run, so the bot's stop() ends them (startBot passes its own). */
+  background?: BackgroundWork;
+  /** Whether the cluster's VolSync can unlock (cached per bot). */
+  volsyncSupport?: VolSyncUnlockSupport;
 }
 
 export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
   const follow = { ...DEFAULT_VOLSYNC_FOLLOW, ...deps.volsyncFollow };
+  const background = deps.background ?? new BackgroundWork();
+  const support = deps.volsyncSupport ?? new VolSyncUnlockSupport();
   return {
     command: '/restic',
     summary: 'restic repositories behind VolSync: locks and unlocking',
@@ -36,7 +43,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         mutating: true,
         needs: { cluster: true },
         handler: (cmd, ctx) =>
-          cmd.flags.has('remove-all') ? requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!) : plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!),
+          cmd.flags.has('remove-all') ? requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!) : plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, support),
       },
     ],
     // The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path.
@@ -48,7 +55,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
       { id: REMOVE_ALL_CANCEL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, answers: 'cancel', confirmationOf: parseConfirmationValue, handler: (input, ctx, answer) => cancelRemoveAll(input, ctx, answer!) },
       {
         id: VOLSYNC_UNLOCK_ACTION, action: VOLSYNC_UNLOCK_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve',
-        handler: (input, ctx, answer) => approveVolSyncUnlock(input, ctx, answer!, follow),
+        handler: (input, ctx, answer) => approveVolSyncUnlock(input, ctx, answer!, background, follow),
       },
     ],
   };

@@ -16,6 +16,7 @@ import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
 import { resolveSource } from '../../src/volsync/source.ts';
 import { volsyncOffer } from './volsync-unlock.ts';
+import type { VolSyncUnlockSupport } from './volsync-unlock.ts';
 
 function lockLine(l: ResticLock, now: Date): string {
   return `\`${l.shortId}\` ${l.exclusive ? 'exclusive' : 'shared'} · \`${escapeMrkdwn(l.hostname)}\` PID ${l.pid} · ${formatAge(now.getTime() - l.time.getTime())} old`;
@@ -51,7 +52,7 @@ export function unlockReportBlocks(report: UnlockReport, target: string, now: Da
   return blocks;
 }
 
-export async function plainUnlock(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
+export async function plainUnlock(ctx: CommandContext, namespace: string, app: string, support: VolSyncUnlockSupport): Promise<Reply> {
   const { audit, log } = ctx.services;
   const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic unlock');
@@ -77,7 +78,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
     const reply = errorReply(err.message);
     // The bot cannot reach the backend, or reads it differently: the mover may still manage.
     if (err.kind === 'backend-unreachable' || err.kind === 'backend-tls' || err.kind === 'backend-auth' || err.kind === 'timeout') {
-      reply.blocks.push(...(await volsyncOffer(ctx, source, 'The mover reaches the repository by its own path.').catch(() => [])));
+      reply.blocks.push(...(await volsyncOffer(ctx, support, source, 'The mover reaches the repository by its own path.').catch(() => [])));
       if (reply.blocks.some((b) => b.type === 'actions')) reply.visibility = 'channel';
     }
     return reply;
@@ -94,7 +95,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
   const blocks: Block[] = [{ type: 'header', text: `restic unlock · ${target}` }, ...unlockReportBlocks(report, target, now)];
   blocks.push({ type: 'context', elements: [moverLine(movers, now), `Run by ${who(ctx.actor)} · ${report.command}`] });
   if (report.remaining.length) {
-    blocks.push(...(await volsyncOffer(ctx, source, 'Some locks remain.').catch((err: unknown) => {
+    blocks.push(...(await volsyncOffer(ctx, support, source, 'Some locks remain.').catch((err: unknown) => {
       log.warn({ err }, 'could not offer the VolSync unlock');
       return [];
     })));

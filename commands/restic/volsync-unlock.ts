@@ -11,6 +11,7 @@ import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/
 import type { Block, Reply } from '../../src/reply.ts';
 import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
 import { UserError } from '../../src/errors.ts';
+import type { BackgroundWork } from '../../src/command/background.ts';
 import { formatAge } from '../../src/restic/index.ts';
 import { VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { who } from './render.ts';
@@ -28,7 +29,6 @@ export const DEFAULT_VOLSYNC_FOLLOW: VolSyncFollowOptions = { timeoutMs: 30 * 60
 
 const CRD_NAME = `${VOLSYNC.sources}.${VOLSYNC.group}`;
 const SUPPORT_CACHE_MS = 10 * 60_000;
-const supportCache = new WeakMap<Kube, { at: number; supported: boolean }>();
 
 /** Whether a CRD's served schema has spec.restic.unlock (VolSync ≥ 0.12). */
 export function crdHasResticUnlock(crd: unknown, version: string = VOLSYNC.version): boolean {
@@ -38,24 +38,32 @@ export function crdHasResticUnlock(crd: unknown, version: string = VOLSYNC.versi
   return Boolean(schema?.properties?.['spec']?.properties?.['restic']?.properties?.['unlock']);
 }
 
-/** Reads the installed ReplicationSource CRD (cached for 10 minutes). Any failure counts as "not supported". */
-export async function volsyncSupportsUnlock(kube: Kube, now: number = Date.now()): Promise<boolean> {
-  const cached = supportCache.get(kube);
-  if (cached && now - cached.at < SUPPORT_CACHE_MS) return cached.supported;
-  let supported = false;
-  try {
-    supported = crdHasResticUnlock(await kube.apiext.readCustomResourceDefinition({ name: CRD_NAME }));
-  } catch {
-    // No right to read CRDs, or no VolSync: the button is simply not offered.
+/**
+ * Whether the cluster's VolSync can run the unlock: the installed ReplicationSource CRD, read at
+ * most every 10 minutes. One per bot (startBot makes it), so the cache lives and dies with the bot.
+ */
+export class VolSyncUnlockSupport {
+  #cached: { kube: Kube; at: number; supported: boolean } | undefined;
+
+  /** Any failure counts as "not supported". */
+  async supported(kube: Kube, now: number = Date.now()): Promise<boolean> {
+    const cached = this.#cached;
+    if (cached && cached.kube === kube && now - cached.at < SUPPORT_CACHE_MS) return cached.supported;
+    let supported = false;
+    try {
+      supported = crdHasResticUnlock(await kube.apiext.readCustomResourceDefinition({ name: CRD_NAME }));
+    } catch {
+      // No right to read CRDs, or no VolSync: the button is simply not offered.
+    }
+    this.#cached = { kube, at: now, supported };
+    return supported;
   }
-  supportCache.set(kube, { at: now, supported });
-  return supported;
 }
 
 /** The button (and a line about it) under a /restic unlock reply, when VolSync can do it. */
-export async function volsyncOffer(ctx: CommandContext, source: UnlockSource, why: string): Promise<Block[]> {
+export async function volsyncOffer(ctx: CommandContext, support: VolSyncUnlockSupport, source: UnlockSource, why: string): Promise<Block[]> {
   const kube = ctx.services.kube;
-  if (!kube || !(await volsyncSupportsUnlock(kube))) return [];
+  if (!kube || !(await support.supported(kube))) return [];
   const namespace = source.metadata?.namespace ?? '';
   const name = source.metadata?.name ?? '';
   const rec = await ctx.services.confirmations.create({
@@ -184,7 +192,7 @@ export function volsyncOutcomeReply(o: VolSyncOutcome, target: string, token: st
   }
 }
 
-export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandContext, approval: Answer, follow: VolSyncFollowOptions = DEFAULT_VOLSYNC_FOLLOW): Promise<ActionResult> {
+export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandContext, approval: Answer, background: BackgroundWork, follow: VolSyncFollowOptions = DEFAULT_VOLSYNC_FOLLOW): Promise<ActionResult> {
   const { audit, log } = ctx.services;
   const kube = ctx.services.kube!;
   const rec = approval.record;
@@ -222,10 +230,11 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
   audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, ran, outcome: 'confirmed' });
 
   const started = Date.now();
-  void (async () => {
+  background.start(async (signal) => {
     let result: Reply;
     try {
-      const o = await followVolSyncUnlock(kube, namespace, name, token, rs, follow);
+      const o = await followVolSyncUnlock(kube, namespace, name, token, rs, follow, signal);
+      if (signal.aborted) return;
       const extra = o.outcome === 'unlocked' ? await resumeSchedule(kube, o.rs, token) : '';
       result = volsyncOutcomeReply(o, target, token, Date.now() - started, extra);
       audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, ran, outcome: o.outcome === 'unlocked' ? 'succeeded' : 'failed', detail: o.outcome });
@@ -234,7 +243,7 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
       result = errorReply(`I lost track of the VolSync unlock of \`${target}\`; \`/backup status ${namespace} ${name}\` shows the source.`);
     }
     await ctx.notify(result).catch((err: unknown) => log.error({ err, target }, 'could not post the result of a VolSync unlock'));
-  })();
+  });
 
   return {
     thread: [

@@ -18,4 +18,3 @@ export { alertmanagerFiringAlerts } from './firing-alerts.ts';
 export type { MoverEvidence, MoverSource, RunningMover } from './mover-evidence.ts';
 export { kubeMoverSource } from './mover-evidence.ts';
 export { VOLSYNC_MOVER_SELECTOR } from '../kube/mover-pods.ts';
-export { registerWindowService, windowServiceFor } from './registry.ts';

@@ -12,6 +12,7 @@ import { ConfigMapWindowStore } from '../../src/backup-window/configmap-window-s
 import { alertmanagerFiringAlerts } from '../../src/backup-window/firing-alerts.ts';
 import { BackupWindowService } from '../../src/backup-window/service.ts';
 import { windowCommand } from '../../commands/backup/window.ts';
+import { UserZones } from '../../commands/backup/user-zone.ts';
 import { WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
 import type { CrashAlertEvent } from '../../src/backup-window/alert-hooks.ts';
 import { loadKube } from '../../src/kube/client.ts';
@@ -238,7 +239,7 @@ describe('backup window across restarts and replicas (real cluster, Alertmanager
     try {
       const { services } = replica(new TestLeadership(false)); // not registered: the command builds its own view
       services.config.env.alertmanagerUrl = am.url;
-      const r = await windowCommand(
+      const r = await windowCommand({ zones: new UserZones() })(
         { command: '/backup', verb: 'window', args: {}, flags: new Set() },
         { actor: { id: KIWI, via: 'slack' }, channel: ALERTS_CHANNEL, services, now: () => clock(), notify: async () => undefined },
       );
