@@ -10,7 +10,7 @@ import { VOLSYNC, kubeErrorLine } from '../../src/kube/client.ts';
 import { UserError } from '../../src/errors.ts';
 import { listLocks, localHostFacts, podPhaseLookup, verdictFor } from '../../src/restic/index.ts';
 import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../../src/restic/index.ts';
-import type { UnlockSource } from '../../src/volsync/source.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
 
 export interface LockEvidence {
   lock: ResticLock;
@@ -89,7 +89,7 @@ export function factsFrom(pods: readonly V1Pod[]): HostFacts {
 /** Every lock with its verdict, and the active movers, from one pod list. */
 export async function gatherEvidence(
   kube: Kube,
-  source: UnlockSource,
+  source: ReplicationSource,
   target: ResticTarget,
   secretName: string,
   restic: RunResticOptions,

@@ -24,7 +24,7 @@ import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { leaseName, repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
-import type { UnlockSource } from '../../src/volsync/source.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
 import { readSource, resolveSource } from '../../src/volsync/source.ts';
 
 export interface RemoveAllOptions {
@@ -173,7 +173,7 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
   const ex: Execution = { outcome: 'failed', lines: [], ran: [], removed: [], remaining: [] };
   try {
     await underRepositoryLease(repositoryLease(kube, namespace, name, approver), target, async (signal) => {
-      const source: UnlockSource | undefined = await readSource(kube, namespace, name);
+      const source: ReplicationSource | undefined = await readSource(kube, namespace, name);
       if (!source) throw new Refusal(`ReplicationSource \`${target}\` no longer exists.`);
       if (rec.data['uid'] && source.metadata?.uid !== rec.data['uid']) throw new Refusal(`ReplicationSource \`${target}\` was deleted and created again since the evidence was shown.`);
       if (source.spec?.restic?.repository !== rec.data['secret']) throw new Refusal(`ReplicationSource \`${target}\` now takes its repository from another Secret (\`${source.spec?.restic?.repository ?? 'none'}\`).`);

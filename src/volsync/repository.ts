@@ -13,7 +13,7 @@ import { registerSecret } from '../log.ts';
 import { isSecretKey } from '../restic/redact.ts';
 import { REQUIRED_SECRET_KEYS } from '../restic/environment.ts';
 import type { ResticTarget } from '../restic/run.ts';
-import type { UnlockSource } from './source.ts';
+import type { ReplicationSource } from './source.ts';
 
 export interface OpenRepository {
   target: ResticTarget;
@@ -50,7 +50,7 @@ async function readSecretData(kube: Kube, namespace: string, name: string, what:
   }
 }
 
-async function readCa(kube: Kube, namespace: string, source: string, ca: NonNullable<NonNullable<UnlockSource['spec']>['restic']>['customCA']): Promise<string | undefined> {
+async function readCa(kube: Kube, namespace: string, source: string, ca: NonNullable<NonNullable<ReplicationSource['spec']>['restic']>['customCA']): Promise<string | undefined> {
   if (!ca || (!ca.secretName && !ca.configMapName)) return undefined;
   const key = ca.key;
   const what = `ReplicationSource \`${namespace}/${source}\` takes its CA from spec.restic.customCA`;
@@ -78,7 +78,7 @@ async function readCa(kube: Kube, namespace: string, source: string, ca: NonNull
  * Reads the repository Secret (and CA) of `source`. The caller must `close()` it; `withRepository`
  * does that for you.
  */
-export async function openRepository(kube: Kube, source: UnlockSource): Promise<OpenRepository> {
+export async function openRepository(kube: Kube, source: ReplicationSource): Promise<OpenRepository> {
   const namespace = source.metadata?.namespace ?? '';
   const name = source.metadata?.name ?? '';
   const restic = source.spec?.restic;
@@ -115,7 +115,7 @@ export async function openRepository(kube: Kube, source: UnlockSource): Promise<
   };
 }
 
-export async function withRepository<T>(kube: Kube, source: UnlockSource, work: (repo: OpenRepository) => Promise<T>): Promise<T> {
+export async function withRepository<T>(kube: Kube, source: ReplicationSource, work: (repo: OpenRepository) => Promise<T>): Promise<T> {
   const repo = await openRepository(kube, source);
   try {
     return await work(repo);

@@ -12,14 +12,14 @@ import { matchProblem, matchSource } from '../../src/volsync/source.ts';
 import { nextSteps } from '../../commands/restic/locks.ts';
 import { secretProblem } from '../../src/volsync/repository.ts';
 import type { LockEvidence } from '../../commands/restic/evidence.ts';
-import type { UnlockSource } from '../../src/volsync/source.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
 import { lockBlocks, MAX_LISTED_LOCKS, summaryLine } from '../../commands/restic/render.ts';
 import { verdictFor } from '../../src/restic/index.ts';
 import type { HostFacts, ResticLock } from '../../src/restic/index.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 
-const src = (name: string, o: { pvc?: string; labels?: Record<string, string> } = {}): UnlockSource => ({
+const src = (name: string, o: { pvc?: string; labels?: Record<string, string> } = {}): ReplicationSource => ({
   metadata: { name, namespace: 'media', ...(o.labels ? { labels: o.labels } : {}) },
   spec: { sourcePVC: o.pvc ?? name, restic: { repository: `${name}-secret` } },
 });
@@ -164,7 +164,7 @@ describe('the VolSync path', () => {
   });
 
   test('refused while paused or while a manual sync is pending', () => {
-    const rs = (spec: UnlockSource['spec'], status: UnlockSource['status'] = {}): UnlockSource => ({ metadata: { name: 'plex', namespace: 'media' }, spec, status });
+    const rs = (spec: ReplicationSource['spec'], status: ReplicationSource['status'] = {}): ReplicationSource => ({ metadata: { name: 'plex', namespace: 'media' }, spec, status });
     assert.match(volsyncRefusal(rs({ paused: true })) ?? '', /is paused, so VolSync would run no mover.*"paused":false/);
     assert.match(volsyncRefusal(rs({ trigger: { manual: 'x' } }, { lastManualSync: 'y' })) ?? '', /manual sync .* is still pending/);
     assert.equal(volsyncRefusal(rs({ trigger: { manual: 'x' } }, { lastManualSync: 'x' })), undefined);
