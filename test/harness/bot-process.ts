@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { noteLogLines, noteSecretEnv } from './secrets-scan.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const NODE = process.execPath;
@@ -30,10 +31,12 @@ export function botEnv(extra: Record<string, string | undefined>): NodeJS.Proces
 }
 
 export async function startBotProcess(env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): Promise<BotProcess> {
+  noteSecretEnv(env);
   const child = spawn(NODE, [join(ROOT, 'src/main.ts')], { cwd: ROOT, env: botEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   const onData = (buf: Buffer) => {
+    noteLogLines(buf.toString('utf8').split('\n').filter(Boolean));
     for (const line of buf.toString('utf8').split('\n')) {
       if (!line) continue;
       lines.push(line);
@@ -80,6 +83,7 @@ export async function startBotProcess(env: Record<string, string | undefined>, o
 
 /** Runs the terminal mode with `input` piped to standard input. */
 export async function runTerminalProcess(input: string, env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  noteSecretEnv(env);
   const child = spawn(NODE, [join(ROOT, 'src/main.ts')], { cwd: ROOT, env: botEnv({ LOG_LEVEL: 'warn', ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -89,6 +93,7 @@ export async function runTerminalProcess(input: string, env: Record<string, stri
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
+  noteLogLines([...stdout.split('\n'), ...stderr.split('\n')].filter(Boolean));
   return { code, stdout, stderr };
 }
 

@@ -14,6 +14,7 @@ import { listLockIds, listLocks, type ResticLock } from '../../src/restic/locks.
 import { runResticChecked, type ResticTarget } from '../../src/restic/run.ts';
 import { cacheRoot } from './kube/cache-dir.ts';
 import { freePort } from './kube/free-port.ts';
+import { noteSecretEnv, noteSecrets } from './secrets-scan.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -64,6 +65,7 @@ export async function makeLocalRepository(opts: { password?: string } = {}): Pro
     env: { RESTIC_PASSWORD: opts.password ?? `pw-${Math.random().toString(36).slice(2)}` },
     credentialsFrom: 'Secret test/restic-secret',
   };
+  noteSecretEnv(target.env);
   await initWithSnapshot(target, dir);
   return { target, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -207,6 +209,7 @@ export async function startRestServer(opts: { auth?: { username: string; passwor
   const dataDir = await mkdtemp(join(tmpdir(), 'backup-bot-rest-server-'));
   const args = ['--path', dataDir];
   if (opts.auth) {
+    noteSecrets(opts.auth.password);
     const sha = createHash('sha1').update(opts.auth.password).digest('base64');
     const htpasswd = join(dataDir, '.htpasswd');
     await writeFile(htpasswd, `${opts.auth.username}:{SHA}${sha}\n`, { mode: 0o600 });

@@ -11,6 +11,7 @@ import { DEFAULT_CRD_DIR, installCrds } from './install-crds.ts';
 import { kubeRequest, type KubeEndpoint } from './kube-http.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { startManaged, type ManagedProcess } from './managed-process.ts';
+import { noteSecrets } from '../secrets-scan.ts';
 
 export interface KubeHarness {
   kubeconfigPath: string;
@@ -195,6 +196,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeHarnes
     const certs = await generateCerts(join(dataDir, 'pki'));
     const caPem = await readFile(certs.caFile, 'utf8');
     const token = randomBytes(32).toString('hex');
+    noteSecrets(token);
     const tokenFile = join(dataDir, 'pki', 'tokens.csv');
     await writeFile(tokenFile, `${token},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, { mode: 0o600 });
 

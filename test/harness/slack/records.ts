@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { noteSlackPayloads } from '../secrets-scan.ts';
 
 // Everything the stand-in saw or did, kept in arrival order for assertions.
 
@@ -196,7 +197,20 @@ export class SlackRecords {
     });
   }
 
+  /** Hands everything the bot sent so far to the suite's secrets scan (test/harness/secrets-scan.ts). */
+  spill(): void {
+    noteSlackPayloads([
+      ...this.apiCalls.map((c) => ({ method: c.method, params: c.params })),
+      ...this.allMessages().map((m) => ({ text: m.text, blocks: m.blocks, attachments: m.attachments, metadata: m.metadata, edits: m.edits })),
+      ...this.ephemeralMessages.map((e) => ({ text: e.text, blocks: e.blocks })),
+      ...this.userResponses.map((r) => r.body),
+      ...this.openedViews.map((v) => v.view),
+      ...this.envelopes.filter((e) => e.ack?.payload !== undefined).map((e) => e.ack!.payload),
+    ]);
+  }
+
   reset(): void {
+    this.spill();
     this.apiCalls.length = 0;
     this.ephemeralMessages.length = 0;
     this.userResponses.length = 0;

@@ -24,6 +24,7 @@ import {
 import { ResponseUrls, type ResponseUrlContext } from './response-urls.ts';
 import { SlackClock } from './slack-ids.ts';
 import { SocketModeServer, type DisconnectOptions, type SocketAck } from './socket-mode-server.ts';
+import { noteSecrets } from '../secrets-scan.ts';
 import { TriggerIds } from './trigger-ids.ts';
 import { callWebApi, type ApiContext, type ApiResult } from './web-api-methods.ts';
 import { createWorkspace, defaultChannelId, defaultUserId, type Workspace, type WorkspaceOptions } from './workspace.ts';
@@ -196,6 +197,10 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
   const appToken = opts.appToken ?? 'xapp-1-standin-0000-app';
   const signingSecret = opts.signingSecret ?? 'standin-signing-secret';
   const records = new SlackRecords();
+  noteSecrets(botToken, appToken, signingSecret);
+  // A test process may end without close(): what the bot sent still reaches the secrets scan.
+  const spillAtExit = () => records.spill();
+  process.once('exit', spillAtExit);
   const clock = new SlackClock();
   const workspace = createWorkspace(opts);
   const rateLimit = new PostMessageRateLimit(opts.postMessagePerSecondPerChannel ?? 1);
@@ -412,6 +417,8 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     openConnections: () => socket.openConnections,
 
     async close() {
+      records.spill();
+      process.off('exit', spillAtExit);
       await socket.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

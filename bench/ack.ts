@@ -1,0 +1,101 @@
+/**
+ * Slash-command ack latency in HTTP mode at a fixed concurrency, against the floor measured in the
+ * same run with the same load generator: a bare node:http server that only verifies the same
+ * Slack signature and answers 200. Slack gives an app 3 s to ack; what matters here is the ratio.
+ *
+ *   npm run bench:ack -- [--requests 2000] [--concurrency 50] [--rounds 3] [--text "status"]
+ *
+ * Rounds alternate floor and bot so that drift on a shared machine hits both alike.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NODE, ROOT, startBotProcess } from '../test/harness/bot-process.ts';
+import { freePort } from '../test/harness/kube/free-port.ts';
+import { startSlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
+import type { SlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+    text: { type: 'string', default: 'status' },
+  },
+});
+const REQUESTS = Number(args.requests);
+const CONCURRENCY = Number(args.concurrency);
+const ROUNDS = Number(args.rounds);
+const BOT_TOKEN = 'xoxb-7100000001-7100000002-ackbenchbottoken00';
+const SIGNING = 'ack-bench-signing-secret';
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+/** The reference, in its own process like the bot: verifies the signature exactly as the bot does, then answers 200. */
+async function startFloor(): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = spawn(NODE, [join(ROOT, 'bench/ack-floor.ts')], { env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: SIGNING }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => {
+      const m = /listening on (\d+)/.exec(b.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { url: `http://127.0.0.1:${port}/slack/events`, close: async () => { child.kill('SIGTERM'); await exited; } };
+}
+
+/** Sends `REQUESTS` signed slash commands, `CONCURRENCY` at a time, and returns each ack's latency. */
+async function load(slack: SlackStandIn, url: string): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < REQUESTS) {
+      next++;
+      const ack = await slack.sendSlashCommandHttp({ url, text: args.text });
+      if (ack.status === 200) latencies.push(ack.ackMs);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  if (failed) throw new Error(`${failed} of ${REQUESTS} requests to ${url} were not acked 200`);
+  return latencies.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING, postMessagePerSecondPerChannel: Infinity });
+  const floor = await startFloor();
+  const port = await freePort();
+  const bot = await startBotProcess({
+    SLACK_MODE: 'http', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.apiUrl, PORT: String(port), LOG_LEVEL: 'info',
+  });
+  try {
+    await bot.waitForLine(/authenticated with Slack|listening/, 30_000);
+    const botUrl = `${bot.url}/slack/events`;
+    // Warm both (JIT, keep-alive sockets) before anything is measured.
+    for (const url of [floor.url, botUrl]) for (let i = 0; i < 200; i++) await slack.sendSlashCommandHttp({ url, text: args.text });
+    const floorAll: number[] = [];
+    const botAll: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      floorAll.push(...(await load(slack, floor.url)));
+      slack.reset();
+      botAll.push(...(await load(slack, botUrl)));
+      slack.reset();
+    }
+    floorAll.sort((a, b) => a - b);
+    botAll.sort((a, b) => a - b);
+    console.log(`ack: ${ROUNDS} rounds × ${REQUESTS} signed \`/backup ${args.text}\` at ${CONCURRENCY} concurrent, HTTP mode, loopback`);
+    for (const [name, q] of [['p50', 0.5], ['p99', 0.99]] as const) {
+      const b = quantile(botAll, q);
+      const f = quantile(floorAll, q);
+      console.log(`ack ${name}`.padEnd(10), `bot ${b} ms`.padEnd(14), `floor ${f} ms`.padEnd(16), `ratio ${(b / f).toFixed(2)} (target p99 ≤ 1.20)`);
+    }
+  } finally {
+    await bot.stop();
+    await floor.close();
+    await slack.close();
+  }
+}
+
+await main();
