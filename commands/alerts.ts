@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ActionInput, ActionResult, CommandContext } from '../src/command/context.ts';
+import { mention } from '../src/command/context.ts';
 import type { ActionSpec } from '../src/command/registry.ts';
 import type { Reply } from '../src/reply.ts';
 import { errorReply, escapeMrkdwn } from '../src/reply.ts';
@@ -33,7 +34,7 @@ export function scopeText(scope: Record<string, string>): string {
 }
 
 function who(ctx: CommandContext): string {
-  return ctx.actor.via === 'slack' ? `<@${ctx.actor.id}>` : escapeMrkdwn(ctx.actor.name ?? ctx.actor.id);
+  return mention(ctx.actor);
 }
 
 export interface SilenceActionDeps {

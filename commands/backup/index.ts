@@ -1,6 +1,5 @@
 /** `/backup`: the state of VolSync backups, and safe actions on them. */
 import { windowCommand } from './window.ts';
-import { UserZones } from './user-zone.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
 import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
@@ -23,7 +22,6 @@ export interface BackupCommandDeps {
 
 export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
   const background = deps.background ?? new BackgroundWork();
-  const zones = new UserZones();
   return {
     command: '/backup',
     summary: 'VolSync backups: status, manual runs, health checks and the backup window',
@@ -52,7 +50,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'window',
         summary: 'Whether a backup window is open, when the next opens and closes, and the alerts and silences it owns.',
         args: [],
-        handler: windowCommand({ windows: deps.windows, zones }),
+        handler: windowCommand({ windows: deps.windows }),
       },
     ],
     // The buttons of /backup run: confirm and cancel.

@@ -8,6 +8,7 @@
  * reply says how to go back to the schedule.
  */
 import type { ActionInput, ActionResult, Answer, CommandContext } from '../../src/command/context.ts';
+import { mention } from '../../src/command/context.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeErrorLine, statusCode } from '../../src/kube/client.ts';
 import type { Block, Reply } from '../../src/reply.ts';
@@ -119,7 +120,7 @@ export async function requestRun(ctx: CommandContext, namespace: string, asked: 
   const lastSync = ms(rs.status?.lastSyncTime);
   const blocks: Block[] = [
     { type: 'section', text: `*Run a backup of \`${target}\` now?*\n${steps.join('\n')}` },
-    { type: 'context', elements: [`Last sync: ${lastSync !== undefined ? `${rfc3339(lastSync)} (${humanDuration(now - lastSync)} ago)` : 'never'} · requested by ${ctx.actor.via === 'slack' ? `<@${ctx.actor.id}>` : escapeMrkdwn(ctx.actor.name ?? ctx.actor.id)} · an operator must confirm within ${confirmations.ttlMinutes} minutes`] },
+    { type: 'context', elements: [`Last sync: ${lastSync !== undefined ? `${rfc3339(lastSync)} (${humanDuration(now - lastSync)} ago)` : 'never'} · requested by ${mention(ctx.actor)} · an operator must confirm within ${confirmations.ttlMinutes} minutes`] },
   ];
   return {
     text: `Run a backup of ${target} now? An operator must confirm.`,
@@ -196,7 +197,7 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, approv
   const name = rec.data.name ?? rec.target.split('/')[1] ?? '';
   const target = `${namespace}/${name}`;
   const requester = approval.requester;
-  const who = (id: string) => (input.actor.via === 'slack' ? `<@${id}>` : id);
+  const who = (id: string) => mention(input.actor, { id });
   if (approval.status === 'waiting') {
     return { ephemeral: { text: 'Approval recorded; a second operator must confirm too.', blocks: [{ type: 'section', text: 'Approval recorded; a second operator must confirm too.' }], visibility: 'ephemeral', tone: 'info' } };
   }
@@ -269,5 +270,5 @@ export async function cancelRun(input: ActionInput, ctx: CommandContext, answer:
   const { audit } = ctx.services;
   const rec = answer.record;
   audit.record({ actor: answer.requester, action: RUN_AUDIT_ACTION, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
-  return { replace: { text: `Cancelled: no backup of ${rec.target} was started.`, blocks: [{ type: 'section', text: `Cancelled by ${input.actor.via === 'slack' ? `<@${input.actor.id}>` : input.actor.id}: no backup of \`${rec.target}\` was started.` }], visibility: 'channel', tone: 'info' } };
+  return { replace: { text: `Cancelled: no backup of ${rec.target} was started.`, blocks: [{ type: 'section', text: `Cancelled by ${mention(input.actor, { id: input.actor.id })}: no backup of \`${rec.target}\` was started.` }], visibility: 'channel', tone: 'info' } };
 }

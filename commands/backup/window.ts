@@ -15,7 +15,8 @@ import type { BackupWindowService, WindowSilences } from '../../src/backup-windo
 import type { InstanceState, ObservedAlert, WindowsState } from '../../src/backup-window/state.ts';
 import { alertName } from '../../src/backup-window/summary.ts';
 import { clockIn, datedRange, whenIn } from '../../src/backup-window/time-text.ts';
-import type { UserZone, UserZones } from './user-zone.ts';
+import { userZone } from './user-zone.ts';
+import type { UserZone } from './user-zone.ts';
 import { parseWindowMarker, WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
 import type { WindowSettings } from '../../src/backup-window/window-settings.ts';
 import { windowSettings } from '../../src/backup-window/window-settings.ts';
@@ -36,11 +37,9 @@ async function load<T>(fn: () => Promise<T>): Promise<Loaded<T>> {
 export interface WindowCommandDeps {
   /** The bot's running window service (it reads the same state and silences the schedule uses). */
   windows?: (() => BackupWindowService | undefined) | undefined;
-  /** Remembers each Slack user's time zone. */
-  zones: UserZones;
 }
 
-export const windowCommand = (deps: WindowCommandDeps) => async (_cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> => {
+export const windowCommand = (deps: WindowCommandDeps = {}) => async (_cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> => {
   const svc = deps.windows?.();
   const windows = svc?.windows ?? windowSettings(ctx.services.config.windows);
   if (windows.length === 0) {
@@ -50,7 +49,7 @@ export const windowCommand = (deps: WindowCommandDeps) => async (_cmd: ParsedCom
   const silences = svc ? svc.silences : defaultWindowSilences(ctx.services);
   const now = ctx.now();
   const [zone, state, owned] = await Promise.all([
-    deps.zones.of(ctx),
+    userZone(ctx.actor),
     load(() => store.read()),
     silences ? load(() => silences.findOwned(WINDOW_MARKER_PREFIX)) : Promise.resolve(undefined),
   ]);

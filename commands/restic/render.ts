@@ -3,6 +3,7 @@
  * (orphaned, then stale, then live), one section per lock.
  */
 import type { Actor } from '../../src/command/context.ts';
+import { mention } from '../../src/command/context.ts';
 import type { Block } from '../../src/reply.ts';
 import { escapeMrkdwn } from '../../src/reply.ts';
 import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/index.ts';
@@ -18,9 +19,9 @@ export function sortLocks(locks: readonly LockEvidence[]): LockEvidence[] {
   return [...locks].sort((a, b) => ORDER[a.verdict.verdict] - ORDER[b.verdict.verdict] || a.lock.time.getTime() - b.lock.time.getTime());
 }
 
-/** "<@U123>" in Slack, the name in the terminal. */
-export function who(actor: Pick<Actor, 'id' | 'name' | 'via'>): string {
-  return actor.via === 'slack' ? `<@${actor.id}>` : escapeMrkdwn(actor.name ?? actor.id);
+/** "<@U123>" in Slack, the name in the terminal: as the actor's transport names people. */
+export function who(actor: Actor): string {
+  return mention(actor);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

@@ -5,6 +5,7 @@
  * only runs on a sync), then follows the source until the token shows up.
  */
 import type { ActionInput, ActionResult, Answer, CommandContext } from '../../src/command/context.ts';
+import { showsButtons } from '../../src/command/context.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/client.ts';
 import type { Block, Reply } from '../../src/reply.ts';
@@ -77,11 +78,11 @@ export async function volsyncOffer(ctx: CommandContext, support: VolSyncUnlockSu
     {
       type: 'context',
       elements: [
-        `${why} VolSync can run \`restic unlock\` inside its own mover instead (its network path, its credentials): it sets \`spec.restic.unlock\` and \`spec.trigger.manual\` to a new token, so a sync runs; done when \`status.restic.lastUnlocked\` shows the token.${ctx.actor.via === 'terminal' ? ' (A button in Slack.)' : ''}`,
+        `${why} VolSync can run \`restic unlock\` inside its own mover instead (its network path, its credentials): it sets \`spec.restic.unlock\` and \`spec.trigger.manual\` to a new token, so a sync runs; done when \`status.restic.lastUnlocked\` shows the token.${showsButtons(ctx.actor) ? '' : ' (A button in Slack.)'}`,
       ],
     },
   ];
-  if (ctx.actor.via === 'slack') {
+  if (showsButtons(ctx.actor)) {
     blocks.push({
       type: 'actions',
       buttons: [
