@@ -71,29 +71,56 @@ export function buildCommands(deps: CommandDeps = {}): CommandSet {
   return commandSet([backupCommands(deps.backup), resticCommands(deps.restic)], deps.alerts ? silenceActions(deps.alerts) : []);
 }
 
-export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
-  const env = config.env;
-  const log = opts.log ?? createLogger({ level: env.logLevel, pretty: env.mode === 'terminal' });
-  const metrics = new Metrics({ defaultMetrics: true });
-  const server = new HttpServer(log, metrics);
-  const audit = new AuditLog(log);
+export interface ServiceOptions {
+  log: Logger;
+  kube: Kube | undefined;
+  /** Where the bot keeps its own state (default: botNamespace(kube)). */
+  namespace?: string;
+  /**
+   * Keep confirmations in the cluster (default: in the Slack modes). The terminal answers its own
+   * prompts in-process; Slack answers may reach another replica or a restarted bot.
+   */
+  confirmationsInCluster?: boolean;
+  /** The clock of the confirmations (tests move it). */
+  now?: () => Date;
+}
 
+/**
+ * The services every command handler gets: access control, audit, confirmations, leadership and
+ * the cluster. startBot and the in-process test bots build them here, so they are the same.
+ * The Lease leadership (Slack modes with a cluster) is returned unstarted.
+ */
+export function buildServices(config: Config, opts: ServiceOptions): { services: Services; leaseLeadership?: LeaseLeadership } {
+  const env = config.env;
+  const { log, kube } = opts;
+  const audit = new AuditLog(log);
   let groups: GroupResolver | undefined;
   if (env.botToken) {
     const client = createWebClient(env.botToken, { slackApiUrl: env.slackApiUrl, log });
     groups = { members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [] };
   }
   const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, groups, log });
+  const inCluster = kube && (opts.confirmationsInCluster ?? env.mode !== 'terminal') ? kube : undefined;
+  const now = opts.now ? { now: opts.now } : {};
+  const confirmations = new Confirmations({
+    store: inCluster ? new ConfigMapConfirmationStore(inCluster, { namespace: opts.namespace ?? botNamespace(inCluster), ...now }) : new MemoryConfirmationStore(),
+    ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
+    ...now,
+  });
+  const leaseLeadership = kube && env.mode !== 'terminal' ? new LeaseLeadership(kube, { namespace: opts.namespace ?? botNamespace(kube), log }) : undefined;
+  const services: Services = { config, log, access, audit, kube, confirmations, leadership: leaseLeadership ?? new SingleReplica() };
+  return { services, ...(leaseLeadership ? { leaseLeadership } : {}) };
+}
+
+export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
+  const env = config.env;
+  const log = opts.log ?? createLogger({ level: env.logLevel, pretty: env.mode === 'terminal' });
+  const metrics = new Metrics({ defaultMetrics: true });
+  const server = new HttpServer(log, metrics);
   const kube = opts.kube ?? loadKube();
   if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
   else log.warn('no kubeconfig or in-cluster service account found; cluster commands will say so');
-  // The terminal answers its own prompts in-process; Slack answers may reach another replica or a restarted bot.
-  const confirmations = new Confirmations({
-    store: kube && env.mode !== 'terminal' ? new ConfigMapConfirmationStore(kube, { namespace: botNamespace(kube) }) : new MemoryConfirmationStore(),
-    ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
-  });
-  const leaseLeadership = kube && env.mode !== 'terminal' ? new LeaseLeadership(kube, { namespace: botNamespace(kube), log }) : undefined;
-  const services: Services = { config, log, access, audit, kube, confirmations, leadership: leaseLeadership ?? new SingleReplica() };
+  const { services, leaseLeadership } = buildServices(config, { log, kube });
   leaseLeadership?.start();
   // A running Slack bot answers /backup status from watches; the terminal lists on demand.
   const backupCache = kube && env.mode !== 'terminal' ? new BackupCache(kube, log) : undefined;
