@@ -1,11 +1,14 @@
-/** `/backup`: the state of VolSync backups, and safe actions on them. */
+/**
+ * `/backup`: the state of VolSync backups, and safe actions on them. Declares the verbs and the
+ * buttons; each verb's handler is in its own file here (status, doctor, run, window).
+ */
 import { windowCommand } from './window.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
 import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
-import { backupStatus } from '../../src/backup/status.ts';
-import { backupDoctor } from '../../src/backup/doctor.ts';
+import { statusCommand } from './status.ts';
+import { doctorCommand } from './doctor.ts';
 import type { FollowOptions } from './run.ts';
 import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from './run.ts';
 
@@ -30,7 +33,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'status',
         summary: 'Backup health: counts, then problems first (overdue, failed, stuck movers, faulted volumes), then healthy sources.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
-        handler: (cmd, ctx) => backupStatus({ kube: ctx.services.kube, cache: deps.cache, now: ctx.now }, { namespace: cmd.args.namespace, name: cmd.args.name }),
+        handler: statusCommand({ cache: deps.cache }),
       },
       {
         verb: 'run',
@@ -44,7 +47,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }],
-        handler: (cmd, ctx) => backupDoctor({ kube: ctx.services.kube, pvcLabel: ctx.services.config.backups.pvcLabel, now: ctx.now }, cmd.args.namespace),
+        handler: doctorCommand,
       },
       {
         verb: 'window',
