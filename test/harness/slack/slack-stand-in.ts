@@ -133,6 +133,8 @@ export interface SlackStandIn {
   sendSlashCommandSocket(o?: SlashCommandSocketOptions): Promise<SocketAck & SlashCommandDelivery>;
   sendInteractionSocket(o: InteractionSocketOptions): Promise<SocketAck & InteractionDelivery>;
   sendEventSocket(o: EventSocketOptions): Promise<SocketAck & { sent: Record<string, unknown> }>;
+  /** Sends any envelope as is (for fuzzing what a client must survive); resolves with its ack. */
+  sendRawEnvelopeSocket(type: string, payload: Record<string, unknown>, o?: { timeoutMs?: number; acceptsResponsePayload?: boolean }): Promise<SocketAck>;
 
   /** Asks Socket Mode clients to reconnect (see DisconnectOptions). */
   disconnect(o?: DisconnectOptions): void;
@@ -404,6 +406,10 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
       });
       const responseUrlId = responseIdOf(payload);
       return { ...ack, sent: payload, ...(responseUrlId === undefined ? {} : { responseUrlId }) };
+    },
+
+    sendRawEnvelopeSocket(type, payload, o = {}) {
+      return socket.send(type, payload, o);
     },
 
     async sendEventSocket(o) {
