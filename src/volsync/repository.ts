@@ -45,7 +45,7 @@ async function readSecretData(kube: Kube, namespace: string, name: string, what:
     const secret = await kube.core.readNamespacedSecret({ name, namespace });
     return decode(secret.data);
   } catch (err) {
-    if (statusCode(err) === 404) throw new UserError(`${what}, but \`${namespace}\` has no Secret \`${name}\`. Create it (VolSync's mover needs it too), then try again.`);
+    if (statusCode(err) === 404) throw new UserError(`${what}, but \`${namespace}\` has no Secret \`${name}\`. Create it (VolSync's mover needs it too), then try again.`, 'not-found');
     throw new UserError(kubeErrorLine(err, `read Secret ${namespace}/${name}`, kube));
   }
 }
@@ -66,7 +66,7 @@ async function readCa(kube: Kube, namespace: string, source: string, ca: NonNull
       const cm = await kube.core.readNamespacedConfigMap({ name: ca.configMapName!, namespace });
       pem = cm.data?.[key];
     } catch (err) {
-      if (statusCode(err) === 404) throw new UserError(`${what} (ConfigMap \`${ca.configMapName}\`), but \`${namespace}\` has no such ConfigMap. Create it, then try again.`);
+      if (statusCode(err) === 404) throw new UserError(`${what} (ConfigMap \`${ca.configMapName}\`), but \`${namespace}\` has no such ConfigMap. Create it, then try again.`, 'not-found');
       throw new UserError(kubeErrorLine(err, `read ConfigMap ${namespace}/${ca.configMapName}`, kube));
     }
   }
