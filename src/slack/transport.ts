@@ -76,6 +76,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     // auth.test runs in start() so a bad token is reported once, clearly, instead of at construction.
     deferInitialization: true,
   });
+  if (env.mode === 'socket') ackEveryEnvelope(app);
   const poster = new ChannelPoster(app.client);
   const services: Services = { ...opts.services, slack: { client: app.client, poster } };
   // What a handler needs to render for a Slack user travels on the actor.
@@ -122,8 +123,15 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
   for (const family of opts.commands.families) {
     app.command(family.command, async ({ command, ack, respond }) => {
       await ack();
+      // Bolt gives no respond() to a command without a response_url (Slack always sends one).
+      if (typeof respond !== 'function') {
+        log.warn({ command: family.command }, 'a slash command arrived without a response_url; there is nowhere to answer it');
+        return;
+      }
       const actor = slackActor(command.user_id, command.user_name);
       const channel = command.channel_id;
+      // Slack always sends a string; anything else is treated as no text rather than failing the reply.
+      const text = typeof command.text === 'string' ? command.text : '';
       let outcome = 'ok';
       try {
         if (!opts.services.access.channelAllowed(channel)) {
@@ -133,14 +141,14 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
         }
         let threadTs: string | undefined;
         const ctx = contextFor(actor, channel, respond, () => threadTs);
-        const r = await dispatch(opts.commands, command.command, command.text ?? '', ctx);
+        const r = await dispatch(opts.commands, command.command, text, ctx);
         if (r.tone === 'error') outcome = 'error';
         threadTs = await deliver(r, channel, respond);
       } catch (err) {
         outcome = 'failed';
         log.error({ err, command: command.command }, 'could not deliver a command reply');
       } finally {
-        const verb = (command.text ?? '').trim().split(/\s+/)[0]?.slice(0, 20) || 'help';
+        const verb = text.trim().split(/\s+/)[0]?.slice(0, 20) || 'help';
         metrics.commands.inc({ command: command.command, verb: /^[a-z-]+$/.test(verb) ? verb : 'invalid', outcome });
       }
     });
@@ -192,5 +200,24 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     async stop() {
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping Slack'));
     },
+  };
+}
+
+/**
+ * Bolt leaves a Socket Mode envelope it cannot type (so no listener can match it) unacknowledged,
+ * and Slack then retries it or shows the user an error. Every envelope gets an ack: the listener's
+ * own when it acks, else an empty one once processing is over. (HTTP mode does the same in
+ * VerifiedHttpReceiver.)
+ */
+function ackEveryEnvelope(app: App): void {
+  const processEvent = app.processEvent.bind(app);
+  app.processEvent = async (event) => {
+    let acked = false;
+    const ack = event.ack;
+    try {
+      await processEvent({ ...event, ack: async (response?: unknown) => { acked = true; await ack(response); } });
+    } finally {
+      if (!acked) await ack();
+    }
   };
 }
