@@ -119,7 +119,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const server = new HttpServer(log, metrics);
   const kube = opts.kube ?? loadKube();
   if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
-  else log.warn('no kubeconfig or in-cluster service account found; cluster commands will say so');
+  else log.warn('no Kubernetes cluster is configured (no KUBECONFIG, ~/.kube/config or in-cluster service account); cluster commands will say so. Set KUBECONFIG, or run `npm run demo` for the local sample cluster.');
   const { services, leaseLeadership } = buildServices(config, { log, kube });
   leaseLeadership?.start();
   // A running Slack bot answers /backup status from watches; the terminal lists on demand.

@@ -34,7 +34,7 @@ export class UserError extends Error {
   }
 }
 
-export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
+export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
 
 export function isUserError(err: unknown, code?: UserErrorCode): err is UserError {
   return err instanceof UserError && (code === undefined || err.code === code);

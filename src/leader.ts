@@ -38,6 +38,9 @@ export class LeaseLeadership implements Leadership {
   #timer: NodeJS.Timeout | undefined;
   #was = false;
   #retryMs: number;
+  #stopped = false;
+  /** The tick in flight, so stop() can wait for it instead of racing it. */
+  #ticking: Promise<void> = Promise.resolve();
 
   constructor(kube: Kube, opts: { namespace: string; identity?: string; name?: string; durationSeconds?: number; retryMs?: number; log: Logger }) {
     this.#opts = {
@@ -64,24 +67,33 @@ export class LeaseLeadership implements Leadership {
   }
 
   start(): void {
+    this.#stopped = false;
     const tick = async () => {
       const started = Date.now();
       try {
         const r = await tryAcquireLease(this.#opts);
         // Step down a little before the lease itself would expire, measured from before the request.
-        this.#leaderUntil = r.acquired ? started + this.#opts.durationSeconds * 1000 - this.#retryMs : 0;
+        // A tick that was in flight when stop() was called must not make a stopped replica leader again.
+        this.#leaderUntil = r.acquired && !this.#stopped ? started + this.#opts.durationSeconds * 1000 - this.#retryMs : 0;
       } catch (err) {
         this.#log.warn({ err: (err as Error).message }, 'leader election: could not reach the Lease; will retry');
       }
+      if (this.#stopped) return;
       this.#emit();
-      this.#timer = setTimeout(() => void tick(), this.#retryMs);
+      this.#timer = setTimeout(() => void (this.#ticking = tick()), this.#retryMs);
       this.#timer.unref?.();
     };
-    void tick();
+    this.#ticking = tick();
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearTimeout(this.#timer);
+    // Wait for a tick in flight (bounded: an unreachable API server must not hold up shutdown); if it
+    // lands later, #stopped keeps it from re-arming or claiming leadership.
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([this.#ticking, new Promise<void>((r) => (bound = setTimeout(r, this.#retryMs)))]);
+    clearTimeout(bound);
     this.#leaderUntil = 0;
     this.#emit();
     // Hand over at once instead of making the next replica wait for expiry (rolling updates).

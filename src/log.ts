@@ -21,11 +21,24 @@ const REDACT_PATHS = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
   ...SECRET_KEYS.map((k) => `*.*.${k}`),
-  'headers.authorization', 'req.headers.authorization', 'env', '*.env', 'data', '*.data', 'stringData', '*.stringData',
+  'headers.authorization', 'req.headers.authorization', 'response_url', '*.response_url', '*.*.response_url', 'env', '*.env', 'data', '*.data', 'stringData', '*.stringData',
 ];
 
 /** Slack tokens and app tokens, whatever their origin. */
 const TOKEN_SHAPES = /\b(xox[abposr]-[A-Za-z0-9-]{6,}|xapp-[A-Za-z0-9-]{6,})/g;
+
+/**
+ * A response_url (and any Slack hooks URL) lets whoever holds it post as the bot for 30 minutes, so
+ * it is scrubbed like a token: as a value after a `response_url` key in any notation the SDKs log
+ * (JSON, escaped JSON with `\/`, form-encoded, util.inspect), and as a hooks.slack.com URL anywhere.
+ */
+const RESPONSE_URL_VALUE = /(response_url\\*["']?\s*[:=]\s*\\*["']?)(?:\\+\/|[^"'\\\s,&}])+/gi;
+const HOOKS_URL = /https?:(?:\\*\/){2}hooks\.slack(?:-gov)?\.com(?:\\*\/[\w%.-]*)*|https?%3A%2F%2Fhooks\.slack(?:-gov)?\.com[\w%.-]*/gi;
+
+export function scrubResponseUrls(text: string): string {
+  if (!/response_url|hooks\.slack/i.test(text)) return text;
+  return text.replace(RESPONSE_URL_VALUE, '$1[REDACTED]').replace(HOOKS_URL, '[REDACTED]');
+}
 
 const secretValues = new Set<string>();
 
@@ -35,7 +48,7 @@ export function registerSecret(value: string | undefined): void {
 }
 
 export function scrub(text: string): string {
-  let out = text.replace(TOKEN_SHAPES, '[REDACTED]');
+  let out = scrubResponseUrls(text.replace(TOKEN_SHAPES, '[REDACTED]'));
   for (const v of secretValues) {
     if (out.includes(v)) out = out.split(v).join('[REDACTED]');
     // JSON serialisation escapes some characters; scrub the escaped form too.

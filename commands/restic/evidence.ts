@@ -1,14 +1,16 @@
 /**
  * What an operator needs to see before a lock is removed: every lock with its verdict, and the
- * mover pods that use the repository right now. Pods are listed once per request (the namespace of
- * the source: that is where its movers, and the pods named in its locks, live).
+ * mover pods that use the repository right now. Pods are listed once per request: the namespace of
+ * the source (its movers, and the pods named in its locks), and VolSync's mover pods in every
+ * namespace (a restore elsewhere may use the same repository).
  */
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../../src/kube/client.ts';
 import { VOLSYNC, kubeErrorLine } from '../../src/kube/client.ts';
+import { VOLSYNC_MOVER_SELECTOR } from '../../src/kube/mover-pods.ts';
 import { UserError } from '../../src/errors.ts';
-import { listLocks, localHostFacts, podPhaseLookup, verdictFor } from '../../src/restic/index.ts';
+import { listLocks, localHostFacts, podHostname, podPhaseLookup, verdictFor } from '../../src/restic/index.ts';
 import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../../src/restic/index.ts';
 import type { ReplicationSource } from '../../src/volsync/source.ts';
 
@@ -42,6 +44,29 @@ export async function listPods(kube: Kube, namespace: string): Promise<V1Pod[]> 
   } catch (err) {
     throw new UserError(kubeErrorLine(err, `list pods in ${namespace}`, kube));
   }
+}
+
+/** VolSync's mover pods in every namespace, by the label VolSync puts on everything it creates; fresh, not cached. */
+export async function listMoverPodsEverywhere(kube: Kube): Promise<V1Pod[]> {
+  try {
+    return (await kube.core.listPodForAllNamespaces({ labelSelector: VOLSYNC_MOVER_SELECTOR })).items ?? [];
+  } catch (err) {
+    throw new UserError(kubeErrorLine(err, 'list VolSync mover pods in all namespaces', kube));
+  }
+}
+
+/**
+ * Pods anywhere in the cluster that a lock's host names and that have not finished: a restic there
+ * may still hold the lock, whatever the evidence said. A pod being deleted counts until it is gone
+ * (its container runs through the grace period).
+ */
+export function podsHoldingLocks(pods: readonly V1Pod[], locks: ReadonlyArray<{ hostname: string }>): Array<{ namespace: string; name: string; phase: string }> {
+  const hosts = new Set(locks.map((l) => l.hostname));
+  return pods
+    .filter((p) => hosts.has(podHostname({ name: p.metadata?.name ?? '', hostname: p.spec?.hostname })))
+    .map((p) => ({ namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', phase: p.status?.phase ?? 'Unknown' }))
+    .filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed')
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
 }
 
 /** Names of ReplicationDestinations in the namespace that restore from `secretName` (their movers use the same repository). */
@@ -97,12 +122,15 @@ export async function gatherEvidence(
 ): Promise<Evidence> {
   const namespace = source.metadata?.namespace ?? '';
   const name = source.metadata?.name ?? '';
-  const [pods, destinations, locks] = await Promise.all([
+  const [pods, elsewhere, destinations, locks] = await Promise.all([
     listPods(kube, namespace),
+    // Only ever makes a verdict more careful (a pod of that name runs elsewhere); without it the
+    // verdicts still hold, because absence alone proves nothing. The execution step asks again, strictly.
+    listMoverPodsEverywhere(kube).catch(() => [] as V1Pod[]),
     destinationsUsing(kube, namespace, secretName),
     listLocks(target, restic),
   ]);
-  const facts = factsFrom(pods);
+  const facts = factsFrom([...pods, ...elsewhere]);
   const at = now();
   return {
     at,
@@ -115,8 +143,12 @@ export async function gatherEvidence(
 /** Why a second operator must approve removing every lock, or undefined. */
 export function secondApproverReason(evidence: Pick<Evidence, 'locks' | 'movers'>): string | undefined {
   const live = evidence.locks.filter((l) => l.verdict.verdict === 'live');
+  const unknown = evidence.locks.filter((l) => l.verdict.verdict === 'unknown');
   const reasons: string[] = [];
   if (live.length) reasons.push(`${live.length === 1 ? 'lock' : 'locks'} ${live.map((l) => `\`${l.lock.shortId}\``).join(', ')} ${live.length === 1 ? 'is' : 'are'} live`);
+  if (unknown.length) {
+    reasons.push(`${unknown.length === 1 ? 'lock' : 'locks'} ${unknown.map((l) => `\`${l.lock.shortId}\``).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not provably dead (no mover pod of that name is here, but a restic elsewhere may still refresh ${unknown.length === 1 ? 'it' : 'them'})`);
+  }
   if (evidence.movers.length) reasons.push(`mover pod ${evidence.movers.map((m) => `\`${m.name}\` (${m.phase})`).join(', ')} ${evidence.movers.length === 1 ? 'is' : 'are'} active`);
   return reasons.length ? reasons.join(' and ') : undefined;
 }

@@ -16,6 +16,7 @@ export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, 
   const of = (v: string) => evidence.locks.filter((l) => l.verdict.verdict === v);
   const stale = of('stale');
   const orphaned = of('orphaned');
+  const unknown = of('unknown');
   const live = of('live');
   const steps: string[] = [];
   if (stale.length) steps.push(`• \`/restic unlock ${namespace} ${name}\` removes the ${plural(stale.length, 'stale lock')} (restic's own rule).`);
@@ -23,6 +24,12 @@ export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, 
     const first = orphaned.map((l) => l.verdict.staleAt.getTime()).sort((a, b) => a - b)[0]!;
     steps.push(
       `• The ${plural(orphaned.length, 'orphaned lock')} ${orphaned.length === 1 ? 'is' : 'are'} dead but restic calls ${orphaned.length === 1 ? 'it' : 'them'} stale only from ${formatInstant(new Date(first))}; until then \`/restic unlock ${namespace} ${name} --remove-all\` clears ${orphaned.length === 1 ? 'it' : 'them'}, after an operator confirms.`,
+    );
+  }
+  if (unknown.length) {
+    const at = unknown.map((l) => l.verdict.orphanedAt.getTime()).sort((a, b) => b - a)[0]!;
+    steps.push(
+      `• The ${plural(unknown.length, 'unknown lock')} may still be in use: ${unknown.length === 1 ? 'its' : 'their'} mover pod is not here, but a mover elsewhere (another namespace or cluster) may hold ${unknown.length === 1 ? 'it' : 'them'}. Look again after ${formatInstant(new Date(at))}: a lock not refreshed by then is provably orphaned. Removing ${unknown.length === 1 ? 'it' : 'them'} sooner with \`/restic unlock ${namespace} ${name} --remove-all\` takes two operators.`,
     );
   }
   if (live.length) {

@@ -3,8 +3,8 @@
  * the active movers), then a confirmation bound to who asked, the repository and the exact lock IDs
  * shown. A live lock or an active mover needs a second, different operator. Once confirmed, under
  * the repository's Lease: pause the source, check again that no mover runs and that the locks are
- * the ones confirmed, `restic unlock --remove-all`, check that none remains, and resume the source
- * — always, also after a failure.
+ * the ones confirmed, check that no pod named in a lock runs in any namespace, `restic unlock
+ * --remove-all`, check that none remains, and resume the source — always, also after a failure.
  */
 import type { ActionInput, ActionResult, Answer, CommandContext, Actor } from '../../src/command/context.ts';
 import type { ConfirmationRecord } from '../../src/confirm/confirmations.ts';
@@ -17,7 +17,7 @@ import { ResticError, formatInstant, listLocks, runResticChecked } from '../../s
 import type { ResticLock } from '../../src/restic/index.ts';
 import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION } from './actions.ts';
 import type { MoverPod } from './evidence.ts';
-import { activeMovers, destinationsUsing, gatherEvidence, listPods, lockDigest, secondApproverReason } from './evidence.ts';
+import { activeMovers, destinationsUsing, gatherEvidence, listMoverPodsEverywhere, listPods, lockDigest, podsHoldingLocks, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
 import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
 import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
@@ -43,6 +43,9 @@ class Refusal extends Error {
 
 export const SECOND_OPERATOR_TERMINAL = 'needs a second operator: run it from Slack';
 
+/** Resume attempts after the work: 1 + 2 + … + 7 s apart (pause.ts backs off linearly). */
+const RESUME_RETRY = { attempts: 8, delayMs: 1000 };
+
 function actorOf(rec: ConfirmationRecord): Actor {
   return { id: rec.requester.id, via: rec.requester.via, ...(rec.requester.name ? { name: rec.requester.name } : {}) };
 }
@@ -63,7 +66,7 @@ function plan(namespace: string, name: string, lockCount: number, movers: readon
     paused
       ? `• The source is already paused (\`spec.paused: true\`): it stays paused afterwards.`
       : `• Pause the source: merge-patch \`spec.paused: true\` on ReplicationSource \`${namespace}/${name}\` (VolSync starts no mover meanwhile${movers.length ? ' and stops the active one' : ''}).`,
-    `• Check again that no mover pod runs and that the locks are exactly the ${plural(lockCount, 'lock')} shown here; otherwise stop without removing anything.`,
+    `• Check again that no mover pod runs (of this source, or in any namespace under a lock's host name) and that the locks are exactly the ${plural(lockCount, 'lock')} shown here; otherwise stop without removing anything.`,
     '• Run `restic unlock --remove-all`, then list the locks to verify that none remains.',
     paused ? '• Leave the source paused, as it was.' : '• Resume the source (`spec.paused: false`): always, also when a step fails.',
   ];
@@ -153,6 +156,27 @@ async function moversAfterPause(kube: Kube, namespace: string, name: string, sec
   }
 }
 
+/**
+ * Pods in any namespace that a lock's host names and that have not finished, after waiting up to
+ * `waitMs` for them to stop. A mover elsewhere (a restore from the same repository in another
+ * namespace, or one started after the evidence was read) is not stopped by pausing this source.
+ */
+async function lockHostsAfterPause(kube: Kube, locks: readonly ResticLock[], waitMs: number, pollMs: number): Promise<ReturnType<typeof podsHoldingLocks>> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let pods;
+    try {
+      pods = await listMoverPodsEverywhere(kube);
+    } catch (err) {
+      if (err instanceof UserError) throw new Refusal(`could not check the mover pods of every namespace (${err.message}), so a restic elsewhere may still hold one of the locks.`);
+      throw err;
+    }
+    const holders = podsHoldingLocks(pods, locks);
+    if (holders.length === 0 || Date.now() >= deadline) return holders;
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+  }
+}
+
 interface Execution {
   outcome: 'succeeded' | 'failed' | 'refused';
   /** What happened, in order, for the thread. */
@@ -212,6 +236,11 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
             ].filter(Boolean).join('; ');
             throw new Refusal(`the locks differ from the ${plural(confirmed.length, 'lock')} that were confirmed (${diff || 'a different set'}). Run the command again to see fresh evidence.`);
           }
+          const holders = await lockHostsAfterPause(kube, current, opts.moverStopWaitMs ?? 30_000, opts.moverPollMs ?? 2000);
+          if (holders.length) {
+            throw new Refusal(`a pod that a lock names still runs: ${holders.map((p) => `\`${p.namespace}/${p.name}\` (${p.phase})`).join(', ')}; its restic may be using the repository.`);
+          }
+          ex.lines.push('No pod that a lock names runs in any namespace.');
           if (signal.aborted) throw new Refusal('the repository Lease was lost before the unlock; nothing was removed.');
           await runResticChecked(repo.target, ['unlock', '--remove-all'], run);
           ex.ran.push('restic unlock --remove-all');
@@ -230,7 +259,8 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
         }
       } finally {
         if (paused) {
-          const failed = await resume(kube, namespace, name);
+          // Long enough to outlast an API server restart (about 30 s in all), within the Lease.
+          const failed = await resume(kube, namespace, name, RESUME_RETRY);
           if (failed) {
             ex.resumeFailed = failed;
           } else {

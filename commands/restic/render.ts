@@ -1,6 +1,6 @@
 /**
  * How locks, movers and people are shown: short lines that read on a phone, problems first
- * (orphaned, then stale, then live), one section per lock.
+ * (orphaned, then stale, then unknown, then live), one section per lock.
  */
 import type { Actor } from '../../src/command/context.ts';
 import { mention } from '../../src/command/context.ts';
@@ -10,8 +10,8 @@ import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/ind
 import type { Verdict } from '../../src/restic/index.ts';
 import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
 
-const ORDER: Record<Verdict, number> = { orphaned: 0, stale: 1, live: 2 };
-const ICON: Record<Verdict, string> = { orphaned: ':red_circle:', stale: ':large_yellow_circle:', live: ':large_green_circle:' };
+const ORDER: Record<Verdict, number> = { orphaned: 0, stale: 1, unknown: 2, live: 3 };
+const ICON: Record<Verdict, string> = { orphaned: ':red_circle:', stale: ':large_yellow_circle:', unknown: ':white_circle:', live: ':large_green_circle:' };
 /** More than this many locks are counted, not listed one by one (Slack allows 50 blocks). */
 export const MAX_LISTED_LOCKS = 20;
 
@@ -28,16 +28,16 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** "1 orphaned, 1 stale, 1 live" in problem order. */
+/** "1 orphaned, 1 stale, 1 unknown, 1 live" in problem order. */
 export function verdictCounts(locks: readonly LockEvidence[]): string {
   const counts = new Map<Verdict, number>();
   for (const l of locks) counts.set(l.verdict.verdict, (counts.get(l.verdict.verdict) ?? 0) + 1);
-  return (['orphaned', 'stale', 'live'] as const).filter((v) => counts.get(v)).map((v) => `${counts.get(v)} ${v}`).join(', ');
+  return (['orphaned', 'stale', 'unknown', 'live'] as const).filter((v) => counts.get(v)).map((v) => `${counts.get(v)} ${v}`).join(', ');
 }
 
 function reasonText(e: LockEvidence): string {
   // The verdict already heads the section; the reason's own "Stale:" prefix would repeat it.
-  const r = e.verdict.reason.replace(/^(Stale|Orphaned|Live):\s*/, '');
+  const r = e.verdict.reason.replace(/^(Stale|Orphaned|Unknown|Live):\s*/, '');
   return r.charAt(0).toUpperCase() + r.slice(1);
 }
 

@@ -1,10 +1,11 @@
 /**
  * One Lease per repository, in the source's namespace: every bot action that changes the locks of
  * a repository (plain unlock, --remove-all) runs while holding it, so two of them never overlap,
- * also across replicas. The holder string names the person, so the loser can be told who it is.
+ * also across replicas. The holder string names the person, so the loser can be told who it is, and
+ * carries a nonce per operation: the same person's second operation is another holder, and is refused.
  */
 import { hostname } from 'node:os';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../../src/command/context.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { LeaseHeldError, withLease } from '../../src/kube/lease.ts';
@@ -22,9 +23,12 @@ export function leaseName(source: string): string {
   return `${name.slice(0, 240).replace(/[-.]+$/, '')}-${createHash('sha256').update(source).digest('hex').slice(0, 10)}`;
 }
 
-/** "slack:U0123ALICE (alice) via backup-bot on <host>": readable in kubectl, parseable for a mention. */
-export function holderFor(actor: Actor): string {
-  return `${actor.via}:${actor.id}${actor.name ? ` (${actor.name})` : ''} via backup-bot on ${hostname()}`;
+/**
+ * "slack:U0123ALICE (alice) via backup-bot on <host> #1a2b3c4d": readable in kubectl, parseable for
+ * a mention, and unique per call (the nonce): one holder is one operation, never a person.
+ */
+export function holderFor(actor: Actor, nonce: string = randomBytes(4).toString('hex')): string {
+  return `${actor.via}:${actor.id}${actor.name ? ` (${actor.name})` : ''} via backup-bot on ${hostname()} #${nonce}`;
 }
 
 /** The holder string as a Slack mention when it names a Slack user. */
@@ -45,15 +49,28 @@ export function repositoryLease(kube: Kube, namespace: string, source: string, a
   };
 }
 
+/** Another operation holds the repository's Lease (also one of the same person's): nothing was done. Branch on the class. */
+export class RepositoryLeaseHeldError extends UserError {
+  override name = 'RepositoryLeaseHeldError';
+  readonly holder: string;
+  readonly expiresAt: Date;
+  constructor(message: string, holder: string, expiresAt: Date) {
+    super(message, 'lease-held');
+    this.holder = holder;
+    this.expiresAt = expiresAt;
+  }
+}
+
 /** Runs `work` under the repository's Lease; a held Lease becomes one line naming its holder. */
 export async function underRepositoryLease<T>(opts: LeaseOptions, target: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   try {
     return await withLease(opts, work);
   } catch (err) {
     if (err instanceof LeaseHeldError) {
-      throw new UserError(
+      throw new RepositoryLeaseHeldError(
         `Another unlock of \`${target}\` is running: Lease \`${opts.namespace}/${opts.name}\` is held by ${describeHolder(err.holder)} (until ${err.expiresAt.toISOString().slice(11, 19)} UTC unless renewed). Nothing was done; try again when it has finished.`,
-        'lease-held',
+        err.holder,
+        err.expiresAt,
       );
     }
     throw err;

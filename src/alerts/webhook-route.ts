@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { HttpServer } from '../http/server.ts';
+import type { HttpServer, Refusal } from '../http/server.ts';
 import { sendJson } from '../http/server.ts';
 import { webhookPayloadSchema } from './alertmanager-types.ts';
 import type { WebhookPayload } from './alertmanager-types.ts';
@@ -15,6 +15,8 @@ import type { OfferResult } from './notification-queue.ts';
 export const WEBHOOK_PATH = '/alertmanager';
 /** A group of a few thousand alerts fits; set max_alerts on the receiver for larger ones. */
 export const WEBHOOK_MAX_BODY = 5 * 1024 * 1024;
+/** At most this many webhook bodies in memory at once (40 MiB at the largest); Alertmanager retries a 503. */
+export const WEBHOOK_MAX_CONCURRENT_UPLOADS = 8;
 
 export type WebhookOutcome = 'queued' | 'unauthorized' | 'invalid' | 'full' | 'stopping';
 
@@ -55,13 +57,14 @@ export function mountWebhook(opts: WebhookOptions): boolean {
     return false;
   }
   const outcome = (o: WebhookOutcome) => opts.onOutcome?.(o);
-  server.route('POST', WEBHOOK_PATH, (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
-    if (!bearerMatches(req.headers.authorization, token)) {
-      outcome('unauthorized');
-      log.warn({ remote: req.socket.remoteAddress }, `rejected a request to ${WEBHOOK_PATH} without the right bearer token`);
-      sendJson(res, 401, { ok: false, error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
-      return;
-    }
+  // The token is checked on the headers, before the server reads a byte of the body.
+  const authorize = (req: IncomingMessage): Refusal | undefined => {
+    if (bearerMatches(req.headers.authorization, token)) return undefined;
+    outcome('unauthorized');
+    log.warn({ remote: req.socket.remoteAddress }, `rejected a request to ${WEBHOOK_PATH} without the right bearer token`);
+    return { status: 401, error: 'missing or wrong bearer token', headers: { 'www-authenticate': 'Bearer' } };
+  };
+  server.route('POST', WEBHOOK_PATH, (_req: IncomingMessage, res: ServerResponse, body: Buffer) => {
     if (opts.stopping?.()) {
       outcome('stopping');
       sendJson(res, 503, { ok: false, error: 'shutting down; retry' }, { 'retry-after': '5' });
@@ -92,6 +95,6 @@ export function mountWebhook(opts: WebhookOptions): boolean {
     }
     outcome('queued');
     sendJson(res, 200, { ok: true, queued: result.depth });
-  }, { maxBody: WEBHOOK_MAX_BODY });
+  }, { maxBody: WEBHOOK_MAX_BODY, maxConcurrentUploads: WEBHOOK_MAX_CONCURRENT_UPLOADS, authorize });
   return true;
 }

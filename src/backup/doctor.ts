@@ -261,7 +261,7 @@ export interface DoctorDeps {
 
 export async function backupDoctor(deps: DoctorDeps, namespace?: string): Promise<Reply> {
   const kube = deps.kube;
-  if (!kube) return errorReply('No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.');
+  if (!kube) return errorReply('No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.');
   let input: DoctorInput;
   try {
     input = await readDoctorInput(kube, namespace);

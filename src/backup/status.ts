@@ -44,7 +44,7 @@ export interface StatusData {
 }
 
 export const NO_CLUSTER =
-  'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), then try again.';
+  'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
 
 /** The inventory from the synced cache, waiting briefly for a first sync in progress, else direct lists. */
 export async function getInventory(deps: StatusDeps, kube: Kube, namespace?: string): Promise<Inventory> {

@@ -53,8 +53,25 @@ export function kubeFromConfig(kc: KubeConfig): Kube {
 }
 
 /**
+ * With no KUBECONFIG, no ~/.kube/config and no service account, client-node's loadFromDefault does
+ * not fail: it invents a cluster "cluster" at http://localhost:8080 with an empty user "user" in a
+ * context "loaded-context". That is not a cluster anyone configured (client-node even refuses plain
+ * HTTP), so it must read as "none", not surface as a baffling error on the first command.
+ */
+export function isDefaultFallback(kc: KubeConfig): boolean {
+  const [cluster, ...moreClusters] = kc.getClusters();
+  const [user, ...moreUsers] = kc.getUsers();
+  return (
+    moreClusters.length === 0 && moreUsers.length === 0 &&
+    cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' &&
+    user?.name === 'user' && !user.token && !user.certFile && !user.certData && !user.keyFile && !user.keyData && !user.exec && !user.authProvider && !user.username &&
+    kc.getCurrentContext() === 'loaded-context'
+  );
+}
+
+/**
  * Loads the cluster the bot should talk to, or undefined when none is configured (the terminal
- * on a laptop without a kubeconfig still answers help).
+ * on a laptop without a kubeconfig still answers help, and cluster commands say how to get one).
  */
 export function loadKube(opts: { kubeconfigPath?: string } = {}): Kube | undefined {
   const kc = new KubeConfig();
@@ -65,6 +82,7 @@ export function loadKube(opts: { kubeconfigPath?: string } = {}): Kube | undefin
     return undefined;
   }
   if (!kc.getCurrentCluster()) return undefined;
+  if (!opts.kubeconfigPath && isDefaultFallback(kc)) return undefined;
   return kubeFromConfig(kc);
 }
 

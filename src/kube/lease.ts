@@ -6,6 +6,8 @@
  * - expiry: a holder that stops renewing loses the lock after leaseDurationSeconds, and the next
  *   taker records the transition; long work renews in the background (withLease);
  * - release only by the holder: a delete is preconditioned on the resourceVersion we hold;
+ * - no re-entry: withLease takes a Lease only when it is free or expired, never because the holder
+ *   string is ours (only a renewal, or a leader re-asserting itself, extends our own);
  * - acquireTime/renewTime are MicroTime with six fractional digits (the API server rejects three).
  */
 import type { V1Lease } from '@kubernetes/client-node';
@@ -70,8 +72,21 @@ async function read(opts: LeaseOptions): Promise<V1Lease | undefined> {
   }
 }
 
-/** Takes the lease if it is free, expired or already ours (then it is renewed). Never waits. */
+/**
+ * Takes the lease if it is free, expired or already ours (then it is renewed). Never waits. For a
+ * holder that renews its own lease (the leader); an operation that must not run twice uses
+ * acquireFreshLease.
+ */
 export async function tryAcquireLease(opts: LeaseOptions): Promise<AcquireResult> {
+  return acquire(opts, true);
+}
+
+/** Takes the lease only if it is free or expired: a lease held under our own holder string is held too. */
+export async function acquireFreshLease(opts: LeaseOptions): Promise<AcquireResult> {
+  return acquire(opts, false);
+}
+
+async function acquire(opts: LeaseOptions, renewOwn: boolean): Promise<AcquireResult> {
   const nowFn = opts.now ?? (() => new Date());
   for (let attempt = 0; attempt < 6; attempt++) {
     const now = nowFn();
@@ -86,7 +101,7 @@ export async function tryAcquireLease(opts: LeaseOptions): Promise<AcquireResult
       }
       const holder = current.spec?.holderIdentity ?? '';
       const expiry = leaseExpiry(current);
-      const mine = holder === opts.holder;
+      const mine = renewOwn && holder === opts.holder;
       const free = !holder || !expiry || expiry.getTime() <= now.getTime();
       if (!mine && !free) return { acquired: false, holder, expiresAt: expiry!, lease: current };
       const lease = await opts.kube.coordination.replaceNamespacedLease({
@@ -107,7 +122,7 @@ export async function tryAcquireLease(opts: LeaseOptions): Promise<AcquireResult
 
 /** Renews a lease we hold. Returns false when it is no longer ours (taken over after expiry). */
 export async function renewLease(opts: LeaseOptions): Promise<boolean> {
-  const r = await tryAcquireLease(opts);
+  const r = await acquire(opts, true);
   return r.acquired && (r.lease.spec?.holderIdentity === opts.holder);
 }
 
@@ -146,10 +161,11 @@ export class LeaseHeldError extends UserError {
 /**
  * Runs `work` while holding the lease, renewing it every third of its duration. If a renewal
  * finds the lease lost, `signal` aborts so the work can stop before doing damage. The lease is
- * released afterwards, also when the work fails.
+ * released afterwards, also when the work fails. A lease that is held, also under the same holder
+ * string, is refused with LeaseHeldError: two works never share one lease (give each its own holder).
  */
 export async function withLease<T>(opts: LeaseOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const got = await tryAcquireLease(opts);
+  const got = await acquireFreshLease(opts);
   if (!got.acquired) throw new LeaseHeldError(`${opts.namespace}/${opts.name}`, got.holder, got.expiresAt);
   const lost = new AbortController();
   const every = Math.max(1000, (opts.durationSeconds * 1000) / 3);

@@ -1,4 +1,4 @@
-// The facts `verdictFor` needs, from this process and from the pods of the repository's namespace.
+// The facts `verdictFor` needs, from this process and from the pods the bot can see.
 import { hostname } from 'node:os';
 import { isMoverHostname, type HostFacts, type PodPhase } from './verdict.ts';
 
@@ -26,10 +26,14 @@ export function podHostname(pod: { name: string; hostname?: string | undefined }
   return pod.name.length <= HOSTNAME_MAX ? pod.name : pod.name.slice(0, HOSTNAME_MAX).replace(/[-.]+$/, '');
 }
 
+/** When several pods share a hostname (one per namespace), the one still going decides. */
+const LIVELINESS: Record<PodPhase, number> = { Running: 5, Pending: 4, Unknown: 3, Failed: 2, Succeeded: 1, absent: 0, 'not-a-pod': 0 };
+
 /**
- * A podPhase lookup over the pods of one namespace. A hostname with no pod is 'absent' if it
- * looks like a VolSync mover (those pods live in this namespace, so their absence means they are
- * gone) and 'not-a-pod' otherwise (it may be a laptop or another cluster).
+ * A podPhase lookup over the pods the bot can see (the repository's namespace, and mover pods
+ * cluster-wide). A hostname with no pod is 'absent' if it looks like a VolSync mover and
+ * 'not-a-pod' otherwise (it may be a laptop or another cluster). 'absent' is not proof of death:
+ * the verdict decides that with the lock's age.
  */
 export function podPhaseLookup(
   pods: ReadonlyArray<{ name: string; hostname?: string | undefined; phase?: string | undefined }>,
@@ -37,7 +41,9 @@ export function podPhaseLookup(
   const phases = new Map<string, PodPhase>();
   for (const pod of pods) {
     const phase = pod.phase !== undefined && KUBE_PHASES.has(pod.phase) ? (pod.phase as PodPhase) : 'Unknown';
-    phases.set(podHostname(pod), phase);
+    const host = podHostname(pod);
+    const seen = phases.get(host);
+    if (seen === undefined || LIVELINESS[phase] > LIVELINESS[seen]) phases.set(host, phase);
   }
   return (host) => phases.get(host) ?? (isMoverHostname(host) ? 'absent' : 'not-a-pod');
 }

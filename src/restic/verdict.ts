@@ -2,7 +2,12 @@
 import { formatAge } from './lock-holder.ts';
 import type { ResticLock } from './locks.ts';
 
-export type Verdict = 'stale' | 'orphaned' | 'live';
+/**
+ * stale: restic's own rule removes it. orphaned: provably dead (its pod finished, or it was not
+ * refreshed). unknown: its mover pod is not where we can see, but it is young enough that a restic
+ * elsewhere may hold it. live: its holder runs, or may.
+ */
+export type Verdict = 'stale' | 'orphaned' | 'unknown' | 'live';
 export type PodPhase = 'Running' | 'Pending' | 'Succeeded' | 'Failed' | 'Unknown' | 'absent' | 'not-a-pod';
 export type RemovableBy = 'unlock' | 'unlock --remove-all' | 'none';
 
@@ -10,7 +15,7 @@ export interface HostFacts {
   /** The hostname restic sees where `restic unlock` would run (the bot's own). */
   thisHost: string;
   isProcessAlive(pid: number): boolean;
-  /** The phase of the pod whose hostname this is, in the repository's namespace. */
+  /** The phase of the pod whose hostname this is, among the pods the bot can see (the repository's namespace, and movers cluster-wide). */
   podPhase(hostname: string): PodPhase;
 }
 
@@ -29,6 +34,8 @@ export interface LockVerdict {
   resticCallsItStale: boolean;
   /** When restic's age rule will call it stale anywhere: 30 minutes after it was made. */
   staleAt: Date;
+  /** From when its age alone proves it was not refreshed (refresh interval plus a margin after it was made). */
+  orphanedAt: Date;
 }
 
 export type LockFacts = Pick<ResticLock, 'time' | 'exclusive' | 'hostname' | 'pid'>;
@@ -37,6 +44,10 @@ export type LockFacts = Pick<ResticLock, 'time' | 'exclusive' | 'hostname' | 'pi
 export const STALE_LOCK_TIMEOUT_MS = 30 * 60_000;
 /** A running restic rewrites its lock this often (internal/repository/lock.go). */
 export const LOCK_REFRESH_INTERVAL_MS = 5 * 60_000;
+/** Slack for a refresh that is late (a slow backend, the writer's clock a little off ours). */
+export const UNREFRESHED_MARGIN_MS = 5 * 60_000;
+/** A lock older than this was not refreshed: whoever made it is no longer running restic's refresh. */
+export const ORPHANED_AFTER_MS = LOCK_REFRESH_INTERVAL_MS + UNREFRESHED_MARGIN_MS;
 
 /** VolSync names mover Jobs volsync-src-<source> / volsync-dst-<destination>; pods add a suffix. */
 export function isMoverHostname(hostname: string): boolean {
@@ -71,7 +82,7 @@ export function resticStaleness(lock: LockFacts, now: Date, facts: Pick<HostFact
 
 export function verdictFor(lock: LockFacts, now: Date, facts: HostFacts): LockVerdict {
   const restic = resticStaleness(lock, now, facts);
-  const base = { blocks: blocksFor(lock), resticCallsItStale: restic.stale, staleAt: staleAt(lock) };
+  const base = { blocks: blocksFor(lock), resticCallsItStale: restic.stale, staleAt: staleAt(lock), orphanedAt: orphanedAt(lock) };
   if (restic.stale) {
     return { ...base, verdict: 'stale', removableBy: 'unlock', reason: `Stale: ${restic.why}; plain \`restic unlock\` removes it.` };
   }
@@ -92,21 +103,34 @@ export function verdictFor(lock: LockFacts, now: Date, facts: HostFacts): LockVe
         removableBy: 'unlock --remove-all',
         reason: `Orphaned: its ${pod} ${host} has finished (${phase}), so no restic is left to hold it; ${notYet}.`,
       };
-    case 'absent':
-      if (isMoverHostname(host)) {
+    case 'absent': {
+      const ageMs = now.getTime() - lock.time.getTime();
+      if (!isMoverHostname(host)) {
+        return {
+          ...base,
+          verdict: 'live',
+          removableBy: 'none',
+          reason: `Live: made ${ageText(ageMs)} on ${host}, which is not a pod here (another machine?); not stale by restic's rule and not provably dead.`,
+        };
+      }
+      // Absence proves nothing by itself: the mover may run in another namespace or cluster
+      // against the same repository, or have started after the pods were read. Only the lock's age
+      // does: a running restic rewrites its lock every 5 minutes.
+      if (ageMs > ORPHANED_AFTER_MS) {
         return {
           ...base,
           verdict: 'orphaned',
           removableBy: 'unlock --remove-all',
-          reason: `Orphaned: its mover pod ${host} no longer exists, and a running restic would have refreshed the lock every 5 minutes; ${notYet}.`,
+          reason: `Orphaned: no pod ${host} exists where the bot can see, and the lock is ${formatAge(ageMs)} old: a running restic rewrites its lock every 5 minutes, so this one was not refreshed for longer than that plus a ${formatAge(UNREFRESHED_MARGIN_MS)} margin; ${notYet}.`,
         };
       }
       return {
         ...base,
-        verdict: 'live',
-        removableBy: 'none',
-        reason: `Live: made ${ageText(now.getTime() - lock.time.getTime())} on ${host}, which is not a pod here (another machine?); not stale by restic's rule and not provably dead.`,
+        verdict: 'unknown',
+        removableBy: 'unlock --remove-all',
+        reason: `Unknown: its host looks like a VolSync mover, but no pod ${host} exists where the bot can see, and the lock is ${ageMs < 0 ? `from ${formatAge(-ageMs)} in the future (clock skew)` : `${formatAge(ageMs)} old`}. That does not prove it dead: a mover in another namespace or cluster, or one started after the pods were read, may hold it and keep it fresh. If it is still there at ${formatInstant(base.orphanedAt)}, it was not refreshed and is provably orphaned; until then removing it takes two operators.`,
       };
+    }
     case 'Running':
       return {
         ...base,
@@ -156,6 +180,10 @@ export function repositoryBlocks(locks: readonly Pick<ResticLock, 'exclusive'>[]
 
 export function staleAt(lock: Pick<ResticLock, 'time'>): Date {
   return new Date(lock.time.getTime() + STALE_LOCK_TIMEOUT_MS);
+}
+
+export function orphanedAt(lock: Pick<ResticLock, 'time'>): Date {
+  return new Date(lock.time.getTime() + ORPHANED_AFTER_MS);
 }
 
 function ageText(ageMs: number): string {

@@ -22,11 +22,17 @@ export interface BotProcess {
   stop(): Promise<number | null>;
 }
 
-/** Environment for a child bot: only what we pass, plus PATH/HOME, so the developer's tokens never leak in. */
-export function botEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+/**
+ * Environment for a child bot: only what we pass, plus PATH/HOME, so the developer's tokens never
+ * leak in. `undefined` keeps the default, `null` removes the variable.
+ */
+export function botEnv(extra: Record<string, string | undefined | null>): NodeJS.ProcessEnv {
   // No cluster unless a test passes KUBECONFIG: the developer's own kube context must not leak in.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'debug', NODE_NO_WARNINGS: '1', KUBECONFIG: '/nonexistent/backup-bot-test-kubeconfig' };
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === null) delete env[k];
+    else if (v !== undefined) env[k] = v;
+  }
   return env;
 }
 
@@ -82,8 +88,9 @@ export async function startBotProcess(env: Record<string, string | undefined>, o
 }
 
 /** Runs the terminal mode with `input` piped to standard input. */
-export async function runTerminalProcess(input: string, env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  noteSecretEnv(env);
+export async function runTerminalProcess(input: string, env: Record<string, string | undefined | null> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // A null (removed) variable holds no secret; noteSecrets ignores anything that is not a string.
+  noteSecretEnv(env as Record<string, string | undefined>);
   const child = spawn(NODE, [join(ROOT, 'src/main.ts')], { cwd: ROOT, env: botEnv({ LOG_LEVEL: 'warn', ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -7,12 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
+import { CuttableProxy } from '../harness/kube/cuttable-proxy.ts';
 import { kubeFromConfig } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { BackupCache } from '../../src/backup/backup-cache.ts';
@@ -21,40 +20,6 @@ import { Fixtures, MINUTE, iso, kubeFor, moverLabels, syncCondition, uniq } from
 
 const skip = await kubeUnavailableReason();
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-/** A TCP proxy that can be cut (every connection dropped, new ones refused) and restored on the same port. */
-class CuttableProxy {
-  #target: { host: string; port: number };
-  #server: Server | undefined;
-  #sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(target: { host: string; port: number }) {
-    this.#target = target;
-  }
-
-  async up(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.#target.port, this.#target.host);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
-        s.on('error', () => { client.destroy(); upstream.destroy(); });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.#server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const s of this.#sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

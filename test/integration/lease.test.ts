@@ -11,6 +11,8 @@ import { loadKube } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { LeaseHeldError, microTime, releaseLease, tryAcquireLease, withLease } from '../../src/kube/lease.ts';
 import { LeaseLeadership } from '../../src/leader.ts';
+import { UserError } from '../../src/errors.ts';
+import { repositoryLease, RepositoryLeaseHeldError, underRepositoryLease } from '../../commands/restic/repository-lease.ts';
 import { ConfigMapConfirmationStore, Confirmations } from '../../src/confirm/confirmations.ts';
 
 const skip = await kubeUnavailableReason();
@@ -84,6 +86,55 @@ describe('leases, leader election and confirmations on a real API server', { ski
     assert.ok(secondError instanceof LeaseHeldError);
     assert.match((secondError as Error).message, /held by alice/);
     await assert.rejects(kube.coordination.readNamespacedLease({ name: 'work', namespace: ns }), (e: { code?: number }) => e.code === 404);
+  });
+
+  test('a held Lease is never re-entered, also not under the same holder string; the holder still releases it', async () => {
+    let second: unknown;
+    await withLease(opts('reenter', 'alice'), async () => {
+      await assert.rejects(withLease(opts('reenter', 'alice'), async () => 'never'), (e: unknown) => (second = e) instanceof LeaseHeldError);
+      const lease = await kube.coordination.readNamespacedLease({ name: 'reenter', namespace: ns });
+      assert.equal(lease.spec?.holderIdentity, 'alice', 'still the first one\'s');
+    });
+    assert.ok(second instanceof LeaseHeldError);
+    await assert.rejects(kube.coordination.readNamespacedLease({ name: 'reenter', namespace: ns }), (e: { code?: number }) => e.code === 404);
+    // A leader re-asserting its own lease is still fine.
+    assert.ok((await tryAcquireLease(opts('leader-renews', 'r1'))).acquired);
+    assert.ok((await tryAcquireLease(opts('leader-renews', 'r1'))).acquired);
+  });
+
+  test('one operator, two operations on one repository at once: the second is refused as held, the first one\'s release still works', async () => {
+    const alice = { id: 'U0ALICE', name: 'alice', via: 'slack' as const };
+    let release!: () => void;
+    const working = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const holding = new Promise<void>((r) => (started = r));
+    let ran = 0;
+    const first = underRepositoryLease(repositoryLease(kube, ns, 'plex', alice), 'media/plex', async (signal) => {
+      ran++;
+      started();
+      await working;
+      assert.equal(signal.aborted, false);
+      return 'first done';
+    });
+    await holding;
+    const firstHolder = (await kube.coordination.readNamespacedLease({ name: 'backup-bot-restic-plex', namespace: ns })).spec?.holderIdentity;
+    assert.match(firstHolder ?? '', /^slack:U0ALICE \(alice\) via backup-bot on \S+ #[0-9a-f]{8}$/);
+
+    const second = await underRepositoryLease(repositoryLease(kube, ns, 'plex', alice), 'media/plex', async () => {
+      ran++;
+      return 'second done';
+    }).then(() => undefined, (e: unknown) => e);
+    assert.ok(second instanceof RepositoryLeaseHeldError, `refused as held: ${String(second)}`);
+    assert.ok(second instanceof UserError, 'an answer, not an internal error');
+    assert.equal(second.holder, firstHolder);
+    assert.match(second.message, /^Another unlock of `media\/plex` is running: Lease `lease-\d+\/backup-bot-restic-plex` is held by <@U0ALICE> \(alice\) via backup-bot on /);
+    assert.equal(ran, 1, 'the second never ran');
+    // Neither renewed nor released by the refused one.
+    assert.equal((await kube.coordination.readNamespacedLease({ name: 'backup-bot-restic-plex', namespace: ns })).spec?.holderIdentity, firstHolder);
+
+    release();
+    assert.equal(await first, 'first done');
+    await assert.rejects(kube.coordination.readNamespacedLease({ name: 'backup-bot-restic-plex', namespace: ns }), (e: { code?: number }) => e.code === 404, 'released by the first');
   });
 
   test('leader election: one leader among replicas; when it stops, another takes over', async () => {

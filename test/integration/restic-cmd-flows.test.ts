@@ -48,7 +48,9 @@ interface App {
   target: ResticTarget;
   dir: string;
   password: string;
-  locks: { stale?: string; orphaned?: string; live?: string };
+  locks: { stale?: string; orphaned?: string; unknown?: string; live?: string };
+  /** The host of the unknown lock: unique per run, as pods of an earlier run's namespaces may linger (no namespace controller). */
+  unknownHost?: string;
   live?: HeldLock;
 }
 
@@ -79,7 +81,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
   });
 
   /** A source with its own repository and Secret, and the locks asked for. */
-  async function app(name: string, kinds: Array<'stale' | 'orphaned' | 'live' | 'mover'>, o: { labels?: Record<string, string>; pvc?: string } = {}): Promise<App> {
+  async function app(name: string, kinds: Array<'stale' | 'orphaned' | 'unknown' | 'live' | 'mover'>, o: { labels?: Record<string, string>; pvc?: string } = {}): Promise<App> {
     const repo = await makeLocalRepository();
     cleanups.push(repo.cleanup);
     const password = repo.target.env['RESTIC_PASSWORD']!;
@@ -92,9 +94,19 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
       a.locks.stale = held.lock.id;
     }
     if (kinds.includes('orphaned')) {
+      // A mover whose restic was killed (OOMKilled, evicted): its pod is there and Failed, which
+      // proves the lock dead however young it is.
+      await createPod(kube, ns, `volsync-src-${name}-gone1`, 'Failed', moverLabels(name));
       const held = await holdLock(repo.target, { hostname: `volsync-src-${name}-gone1` });
       await held.kill9();
       a.locks.orphaned = held.lock.id;
+    }
+    if (kinds.includes('unknown')) {
+      // Seconds old, made as a restore mover that is no pod here: not provably dead.
+      a.unknownHost = `${uniq(`volsync-dst-${name}-elsewhere`)}`;
+      const held = await holdLock(repo.target, { hostname: a.unknownHost });
+      await held.kill9();
+      a.locks.unknown = held.lock.id;
     }
     if (kinds.includes('live')) {
       await createPod(kube, ns, `${name}-shell`, 'Running');
@@ -125,7 +137,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     const at = (v: string) => t.indexOf(`${v} · `);
     assert.ok(at('orphaned') > 0 && at('orphaned') < at('stale') && at('stale') < at('live'), t);
     assert.match(t, new RegExp(`orphaned · ${alpha.locks.orphaned!.slice(0, 8)} · shared\\nHost volsync-src-alpha-gone1 · PID \\d+ · root`));
-    assert.match(t, /Its mover pod volsync-src-alpha-gone1 no longer exists/);
+    assert.match(t, /Its mover pod volsync-src-alpha-gone1 has finished \(Failed\), so no restic is left to hold it/);
     assert.match(t, new RegExp(`stale · ${alpha.locks.stale!.slice(0, 8)}`));
     assert.match(t, /which is no longer running; plain restic unlock removes it/);
     assert.match(t, new RegExp(`live · ${alpha.locks.live!.slice(0, 8)}`));
@@ -365,6 +377,50 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     const refused = bot.text(await bot.run(`/restic unlock ${ns} theta`, ALICE));
     assert.match(refused, /Another unlock of rcmd-[0-9a-f]+\/theta is running: Lease .* is held by @U0CAROL001 \(carol\) via backup-bot on replica-2/);
     await kube.coordination.deleteNamespacedLease({ name: leaseName('theta'), namespace: ns });
+  });
+
+  test('a seconds-old lock of a mover that is not here: unknown, explained; one operator cannot remove it, and a mover of that name in another namespace stops the execution', async () => {
+    const iota = await app('iota', ['unknown']);
+    const host = iota.unknownHost!;
+    const id8 = iota.locks.unknown!.slice(0, 8);
+    const shown = bot.text(await bot.run(`/restic locks ${ns} iota`, VIEWER));
+    assert.match(shown, /1 lock in the repository of rcmd-[0-9a-f]+\/iota: 1 unknown\./);
+    assert.match(shown, new RegExp(`unknown · ${id8} · shared\\nHost ${host} · PID \\d+ · root`));
+    assert.match(shown, new RegExp(`Its host looks like a VolSync mover, but no pod ${host} exists where the bot can see, and the lock is \\d+s old\\. That does not prove it dead: a mover in another namespace or cluster`));
+    assert.match(shown, /If it is still there at \d{4}-\d\d-\d\d \d\d:\d\d UTC, it was not refreshed and is provably orphaned; until then removing it takes two operators/);
+    assert.match(shown, /The 1 unknown lock may still be in use/);
+    assert.doesNotMatch(shown, /orphaned · |no longer exists/);
+
+    const r = await bot.run(`/restic unlock ${ns} iota --remove-all`, ALICE);
+    const t = bot.text(r);
+    assert.match(t, new RegExp(`Two different operators must approve: lock \`?${id8}\`? is not provably dead`));
+    const c = confirmation(r);
+    const first = bot.text(await bot.click(REMOVE_ALL_ACTION, c.token, ALICE));
+    assert.match(first, /approved removing every lock from rcmd-[0-9a-f]+\/iota \(1 of 2\)\. Waiting for a second operator/);
+    assert.deepEqual(await lockIds(iota), [iota.locks.unknown!], 'one operator removed nothing');
+    assert.equal((await getSource(kube, ns, 'iota')).spec.paused, undefined, 'never paused');
+
+    // Meanwhile the restore that holds it shows up, running in another namespace.
+    const other = uniq('rcmd-other');
+    await createNamespace(kube, other);
+    cleanups.push(async () => {
+      await kube.core.deleteNamespacedPod({ namespace: other, name: host });
+      await kube.core.deleteNamespace({ name: other });
+    });
+    await createPod(kube, other, host, 'Running', { 'app.kubernetes.io/created-by': 'volsync', 'job-name': host.replace(/-[0-9a-f]{6}$/, '') });
+    const out = bot.text(await bot.click(REMOVE_ALL_ACTION, c.token, BOB));
+    assert.match(out, /Not run: nothing was removed from the repository of rcmd-[0-9a-f]+\/iota/);
+    assert.match(out, /No mover pod runs\./);
+    assert.match(out, new RegExp(`Stopped: a pod that a lock names still runs: ${other}/${host} \\(Running\\); its restic may be using the repository`));
+    assert.match(out, /Resumed rcmd-[0-9a-f]+\/iota/);
+    assert.deepEqual(await lockIds(iota), [iota.locks.unknown!]);
+    assert.equal((await getSource(kube, ns, 'iota')).spec.paused, false);
+    assert.ok(bot.audits.some((a) => a.target.endsWith('/iota') && a.outcome === 'refused' && a.confirmedBy?.length === 2));
+
+    // Seen at evidence time, a running pod of that name anywhere makes the lock live.
+    const again = bot.text(await bot.run(`/restic locks ${ns} iota`, VIEWER));
+    assert.match(again, new RegExp(`live · ${id8}`));
+    assert.match(again, new RegExp(`Its host ${host} is a running pod`));
   });
 
   describe('bad input: one clear line each, no secret in it', () => {

@@ -20,7 +20,7 @@ import type { KubeHarness } from '../harness/kube/index.ts';
 import { holdLock, killAllHolders, makeLocalRepository, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { createNamespace, createPod, createSecret, createSource, getSource, kubeFor, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
+import { createNamespace, createPod, createSecret, createSource, getSource, kubeFor, moverLabels, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
 
 const skip = skipUnlessBuilt('restic') || (await kubeUnavailableReason()) || false;
 const bin = resticBinary() ?? 'restic';
@@ -49,6 +49,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
   let slack: SlackStandIn;
   let bot: BotProcess;
   const ns = uniq('rslack');
+  const PLEX_MOVER = uniq('volsync-src-plex');
   const secretValues: string[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   let plex: ResticTarget;
@@ -71,7 +72,11 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
     const stale = await holdLock(plex);
     await stale.kill9();
     locks['stale'] = stale.lock.id;
-    const orphaned = await holdLock(plex, { hostname: 'volsync-src-plex-nzlv6' });
+    // A mover whose restic was killed: its pod Failed, which proves the lock dead. Its name is unique
+    // per run: the verdicts see mover pods cluster-wide, and other tests on the shared API server
+    // run movers named like the runbook's (volsync-src-plex-nzlv6).
+    await createPod(kube, ns, PLEX_MOVER, 'Failed', moverLabels('plex'));
+    const orphaned = await holdLock(plex, { hostname: PLEX_MOVER });
     await orphaned.kill9();
     locks['orphaned'] = orphaned.lock.id;
     await createPod(kube, ns, 'restic-shell', 'Running');
@@ -111,7 +116,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
     assert.match(t, new RegExp(`:red_circle: \\*orphaned\\* · \`${locks['orphaned']!.slice(0, 8)}\` · shared`));
     assert.match(t, new RegExp(`:large_yellow_circle: \\*stale\\* · \`${locks['stale']!.slice(0, 8)}\``));
     assert.match(t, new RegExp(`:large_green_circle: \\*live\\* · \`${locks['live']!.slice(0, 8)}\``));
-    assert.match(t, /Host `volsync-src-plex-nzlv6` · PID \d+ · root/);
+    assert.match(t, new RegExp(`Host \`${PLEX_MOVER}\` · PID \\d+ · root`));
     assert.match(t, /Its host restic-shell is a running pod/);
   });
 
@@ -174,7 +179,9 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
 
   test('an altered confirmation is refused; a plain unlock is reported in the channel', async () => {
     const target = await repoFor('sonarr');
-    const dead = await holdLock(target, { hostname: 'volsync-src-sonarr-x1y2z' });
+    const mover = uniq('volsync-src-sonarr');
+    await createPod(kube, ns, mover, 'Failed', moverLabels('sonarr'));
+    const dead = await holdLock(target, { hostname: mover });
     await dead.kill9();
     const before = slack.messages(CHANNEL).length;
     await slack.sendSlashCommandHttp({ command: '/restic', text: `unlock ${ns} sonarr --remove-all`, user_id: ALICE, channel_id: CHANNEL });
@@ -209,7 +216,9 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
 
   test('piped terminal: --remove-all is refused, never assumed confirmed', async () => {
     const target = await repoFor('lidarr');
-    const dead = await holdLock(target, { hostname: 'volsync-src-lidarr-aaaaa' });
+    const mover = uniq('volsync-src-lidarr');
+    await createPod(kube, ns, mover, 'Failed', moverLabels('lidarr'));
+    const dead = await holdLock(target, { hostname: mover });
     await dead.kill9();
     const run = await runTerminalProcess(`/restic unlock ${ns} lidarr --remove-all\n`, { KUBECONFIG: harness.kubeconfigPath, RESTIC_BIN: bin }, 120_000);
     assert.equal(run.code, 0, run.stderr);

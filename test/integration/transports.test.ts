@@ -151,6 +151,21 @@ describe('Socket Mode', () => {
   test('no token value appears in any log line', () => {
     assertNoSecrets(bot.output());
   });
+
+  test('at LOG_LEVEL=debug no response_url (a bearer capability) appears in the log, though the SDK logs every envelope', async () => {
+    const sent = await slack.sendSlashCommandSocket({ command: '/backup', text: 'help' });
+    await slack.waitFor(() => slack.responses(sent.responseUrlId).find((r) => r.via === 'response_url'));
+    const urls = slack.envelopes().map((e) => (e as { payload?: { response_url?: unknown } }).payload?.response_url).filter((u): u is string => typeof u === 'string');
+    assert.ok(urls.includes(sent.responseUrl), 'the stand-in recorded the envelopes it sent');
+    const output = bot.output();
+    assert.match(output, /"level":20/, 'the bot logged at debug level');
+    assert.match(output, /response_url/, 'the SDK logged the envelopes (with the value scrubbed)');
+    for (const url of urls) {
+      const id = url.slice(url.lastIndexOf('/') + 1);
+      assert.ok(!output.includes(id), `response_url ${url} leaked into the log`);
+    }
+    assert.ok(!output.includes(`${slack.origin}/response/`), 'no hooks URL in the log');
+  });
 });
 
 describe('terminal mode through a pipe', () => {
@@ -169,6 +184,21 @@ describe('terminal mode through a pipe', () => {
     assert.match(stdout, /Unknown command \/backup frobnicate/);
     assert.match(stdout, /UPPER is not a valid namespace/);
     assert.match(stdout, /\/restic locks <namespace> <app>/);
+  });
+
+  test('with no KUBECONFIG and no ~/.kube/config it says no cluster is configured and how to get one, at start and for a cluster command', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const home = mkdtempSync(join(tmpdir(), 'bb-home-'));
+    // Without a kubeconfig the client library falls back to http://localhost:8080; that is not a cluster.
+    const { code, stdout, stderr } = await runTerminalProcess('/backup status\n/restic locks media plex\n', { HOME: home, KUBECONFIG: null });
+    assert.equal(code, 0);
+    assert.match(stderr, /no Kubernetes cluster is configured.*KUBECONFIG.*npm run demo/i, 'said at start');
+    const replies = stdout.split('\n').filter((l) => /No Kubernetes cluster is configured/.test(l));
+    assert.equal(replies.length, 2, stdout);
+    for (const line of replies) assert.match(line, /set KUBECONFIG.*npm run demo for the local sample cluster/);
+    assert.doesNotMatch(stdout + stderr, /localhost:8080|HTTP protocol is not allowed|Cannot list ReplicationSources/);
   });
 
   test('an invalid configuration stops start-up with a message naming the field', async () => {

@@ -1,5 +1,6 @@
 // POST /alertmanager on the bot's HTTP server: token, payload validation, back-pressure.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { HttpServer } from '../../src/http/server.ts';
@@ -65,6 +66,19 @@ describe('POST /alertmanager', () => {
     const wrong = await post(body('g', ['a']), 'Bearer nope');
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers.get('www-authenticate'), 'Bearer');
+    assert.equal(queue.depth, 0);
+  });
+
+  it('answers 401 on the headers alone: an unauthenticated upload that never sends its body is answered at once', async () => {
+    const { port } = new URL(url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/alertmanager', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': 5 * 1024 * 1024 } });
+      req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => reject(new Error('no answer within 2 s: the body was awaited before the token was checked')), 2000).unref();
+    });
+    assert.equal(status, 401);
     assert.equal(queue.depth, 0);
   });
 

@@ -65,7 +65,9 @@ const lock = (id: string, o: Partial<ResticLock> = {}): ResticLock => ({
   hostname: 'volsync-src-plex-abcde', username: 'root', pid: 32, uid: 0, gid: 0, ...o,
 });
 const facts = (phase: 'Running' | 'absent'): HostFacts => ({ thisHost: 'bot-host', isProcessAlive: () => false, podPhase: () => phase });
-const judged = (l: ResticLock, phase: 'Running' | 'absent', now = new Date('2026-01-10T10:05:00Z')): LockEvidence => ({ lock: l, verdict: verdictFor(l, now, facts(phase)) });
+// 15 minutes after the locks were made: an absent mover's lock is provably unrefreshed (orphaned), not yet stale.
+const judged = (l: ResticLock, phase: 'Running' | 'absent', now = new Date('2026-01-10T10:15:00Z')): LockEvidence => ({ lock: l, verdict: verdictFor(l, now, facts(phase)) });
+const YOUNG = new Date('2026-01-10T10:02:00Z');
 
 describe('what binds and what gates a --remove-all', () => {
   const base = { sourceUid: 'uid-1', namespace: 'media', secretName: 'plex-secret', requester: 'U1' };
@@ -88,6 +90,11 @@ describe('what binds and what gates a --remove-all', () => {
     assert.equal(secondApproverReason({ locks: [judged(lock('aa'), 'absent')], movers: [] }), undefined);
     assert.match(secondApproverReason({ locks: [judged(lock('bb'), 'Running')], movers: [] }) ?? '', /lock `bb000000` is live/);
     assert.match(secondApproverReason({ locks: [], movers: [{ name: 'volsync-src-plex-x', phase: 'Pending', owner: 'plex', kind: 'source' }] }) ?? '', /mover pod `volsync-src-plex-x` \(Pending\) is active/);
+ 
+    // A young lock of a mover that is not here is not provably dead: a second operator, like a live one.
+    const young = judged(lock('cc'), 'absent', YOUNG);
+    assert.equal(young.verdict.verdict, 'unknown');
+    assert.match(secondApproverReason({ locks: [young, judged(lock('aa'), 'absent')], movers: [] }) ?? '', /^lock `cc000000` is not provably dead \(no mover pod of that name is here, but a restic elsewhere may still refresh it\)$/);
   });
 
   test('active movers: this source\'s Job and destinations on the same Secret, Running or Pending, not deleting', () => {
@@ -111,6 +118,9 @@ describe('what binds and what gates a --remove-all', () => {
     const holder = holderFor({ id: 'U0ALICE', name: 'alice', via: 'slack' });
     assert.match(holder, /^slack:U0ALICE \(alice\) via backup-bot on /);
     assert.match(describeHolder(holder), /^<@U0ALICE> \(alice\) via backup-bot on /);
+    // One holder per operation: the same person's second operation is someone else to the Lease.
+    assert.match(holder, / #[0-9a-f]{8}$/);
+    assert.notEqual(holderFor({ id: 'U0ALICE', name: 'alice', via: 'slack' }), holder);
     assert.equal(describeHolder('terminal:root via backup-bot on laptop'), 'root via backup-bot on laptop');
     assert.equal(describeHolder('<!channel>'), '&lt;!channel&gt;');
   });
@@ -130,6 +140,20 @@ describe('messages', () => {
     assert.match(steps, /`\/restic unlock media plex` removes the 1 stale lock/);
     assert.match(steps, /orphaned lock is dead but restic calls it stale only from 2026-01-10 10:30 UTC; until then `\/restic unlock media plex --remove-all` clears it/);
     assert.match(steps, /1 live lock belongs to a restic that is still running/);
+ 
+    const unknown = nextSteps({ locks: [judged(lock('ee'), 'absent', YOUNG)] }, 'media', 'plex').join('\n');
+    assert.match(unknown, /1 unknown lock may still be in use: its mover pod is not here, but a mover elsewhere \(another namespace or cluster\) may hold it\. Look again after 2026-01-10 10:10 UTC: a lock not refreshed by then is provably orphaned\. Removing it sooner with `\/restic unlock media plex --remove-all` takes two operators\./);
+    assert.doesNotMatch(unknown, /is dead/);
+  });
+
+  test('an unknown lock is listed after the stale ones and before the live ones, and says what we know', () => {
+    const locks = [judged(lock('11'), 'Running'), judged(lock('22'), 'absent', YOUNG), judged(lock('33', { hostname: 'bot-host' }), 'absent'), judged(lock('44'), 'absent')];
+    const blocks = lockBlocks({ locks, at: YOUNG });
+    const texts = blocks.map((b) => (b.type === 'section' ? b.text : ''));
+    assert.deepEqual(texts.map((t) => /\*(\w+)\*/.exec(t)?.[1]), ['orphaned', 'stale', 'unknown', 'live']);
+    assert.match(texts[2]!, /^:white_circle: \*unknown\* · `22000000` · shared/);
+    assert.match(texts[2]!, /Its host looks like a VolSync mover, but no pod volsync-src-plex-abcde exists where the bot can see/);
+    assert.match(summaryLine({ locks }, 'media/plex'), /^:warning: 4 locks in the repository of `media\/plex`: 1 orphaned, 1 stale, 1 unknown, 1 live\./);
   });
 
   test('problems first, and many locks stay within Slack\'s limits', () => {

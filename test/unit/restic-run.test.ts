@@ -1,10 +1,12 @@
 // The runner with stand-in programs for restic: `env` shows the environment restic would get,
 // `echo` its argv, node itself a process that will not stop. No restic needed.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildResticEnvironment, ignoredSecretKeys } from '../../src/restic/environment.ts';
+import { resticBinary } from '../../src/restic/binary.ts';
 import { ResticError } from '../../src/restic/errors.ts';
 import { runRestic, runResticChecked, type ResticTarget } from '../../src/restic/run.ts';
 
@@ -163,5 +165,36 @@ describe('runRestic failures', () => {
       return true;
     });
     assert.ok(Date.now() - started < 5_000);
+  });
+});
+
+describe('which restic runs', () => {
+  // A restic installed where the child's minimal PATH does not look (go install, Homebrew, Nix).
+  const dir = mkdtempSync(join(tmpdir(), 'backup-bot-go-bin-'));
+  const fake = join(dir, 'restic');
+  writeFileSync(fake, '#!/bin/sh\necho "fake restic from go/bin: $*"\n');
+  chmodSync(fake, 0o755);
+  const saved = { PATH: process.env['PATH'], RESTIC_BIN: process.env['RESTIC_BIN'] };
+  before(() => {
+    process.env['PATH'] = `${dir}:${saved.PATH ?? ''}`;
+    delete process.env['RESTIC_BIN'];
+  });
+  after(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds restic in a PATH directory and names it by its absolute path', () => {
+    assert.equal(resticBinary({ PATH: `/nonexistent-dir:${dir}:/usr/bin`, HOME: '/nonexistent-home' }), fake);
+    assert.equal(resticBinary({ RESTIC_BIN: '/opt/restic/bin/restic', PATH: dir }), '/opt/restic/bin/restic', 'RESTIC_BIN wins');
+  });
+
+  it('runs the restic it found on PATH, although the child gets a minimal PATH without that directory', async () => {
+    const { code, stdout, stderr } = await runRestic(target, ['version'], {});
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim(), 'fake restic from go/bin: version');
   });
 });

@@ -4,8 +4,11 @@ import { podHostname, podPhaseLookup } from '../../src/restic/host-facts.ts';
 import {
   blocksFor,
   isMoverHostname,
+  LOCK_REFRESH_INTERVAL_MS,
+  ORPHANED_AFTER_MS,
   repositoryBlocks,
   resticStaleness,
+  UNREFRESHED_MARGIN_MS,
   verdictFor,
   type HostFacts,
   type LockFacts,
@@ -58,14 +61,45 @@ describe('verdictFor', () => {
     assert.equal(asked, false);
   });
 
-  it('calls a fresh lock of a mover pod that is gone orphaned: only --remove-all clears it now', () => {
+  it('does not call a young lock of a mover pod that is not here orphaned: unknown, and says when it would be', () => {
+    // 3 minutes old: a restic in a mover elsewhere (another namespace or cluster, or started after
+    // the pods were read) may hold it and refresh it in time.
     const v = verdictFor(lock(), NOW, facts());
-    assert.equal(v.verdict, 'orphaned');
+    assert.equal(v.verdict, 'unknown');
     assert.equal(v.removableBy, 'unlock --remove-all');
     assert.equal(v.resticCallsItStale, false);
     assert.equal(v.staleAt.toISOString(), '2025-12-13T10:57:00.000Z');
-    assert.match(v.reason, /volsync-src-plex-nzlv6 no longer exists/);
-    assert.match(v.reason, /not call it stale before 2025-12-13 10:57 UTC/);
+    assert.equal(v.orphanedAt.toISOString(), '2025-12-13T10:37:00.000Z');
+    assert.match(v.reason, /^Unknown: /);
+    assert.match(v.reason, /no pod volsync-src-plex-nzlv6 exists where the bot can see/);
+    assert.match(v.reason, /3m old/);
+    assert.match(v.reason, /another namespace or cluster/);
+    assert.match(v.reason, /still there at 2025-12-13 10:37 UTC, it was not refreshed and is provably orphaned/);
+    assert.doesNotMatch(v.reason, /no longer exists/);
+  });
+
+  it('calls a lock of a mover pod that is not here orphaned once it is older than the refresh interval plus a margin', () => {
+    const v = verdictFor(lock({ time: minutesAgo(11) }), NOW, facts());
+    assert.equal(v.verdict, 'orphaned');
+    assert.equal(v.removableBy, 'unlock --remove-all');
+    assert.equal(v.resticCallsItStale, false);
+    assert.equal(v.staleAt.toISOString(), '2025-12-13T10:49:00.000Z');
+    assert.match(v.reason, /no pod volsync-src-plex-nzlv6 exists where the bot can see/);
+    assert.match(v.reason, /11m old: a running restic rewrites its lock every 5 minutes, so this one was not refreshed/);
+    assert.match(v.reason, /not call it stale before 2025-12-13 10:49 UTC/);
+  });
+
+  it('draws the unrefreshed line at exactly the refresh interval plus the margin (strictly older is orphaned)', () => {
+    assert.equal(ORPHANED_AFTER_MS, LOCK_REFRESH_INTERVAL_MS + UNREFRESHED_MARGIN_MS);
+    const at = (ms: number) => verdictFor(lock({ time: new Date(NOW.getTime() - ms) }), NOW, facts()).verdict;
+    assert.equal(at(ORPHANED_AFTER_MS), 'unknown');
+    assert.equal(at(ORPHANED_AFTER_MS + 1), 'orphaned');
+  });
+
+  it('calls a lock from the future (clock skew) of an absent mover unknown, never orphaned', () => {
+    const v = verdictFor(lock({ time: new Date(NOW.getTime() + 20 * 60_000) }), NOW, facts());
+    assert.equal(v.verdict, 'unknown');
+    assert.match(v.reason, /in the future \(clock skew\)/);
   });
 
   for (const phase of ['Succeeded', 'Failed'] as const) {
@@ -77,7 +111,15 @@ describe('verdictFor', () => {
   }
 
   it('treats restore movers (volsync-dst-*) like backup movers', () => {
-    assert.equal(verdictFor(lock({ hostname: 'volsync-dst-plex-restore-8h2kq' }), NOW, facts()).verdict, 'orphaned');
+    assert.equal(verdictFor(lock({ hostname: 'volsync-dst-plex-restore-8h2kq' }), NOW, facts()).verdict, 'unknown');
+    assert.equal(verdictFor(lock({ hostname: 'volsync-dst-plex-restore-8h2kq', time: minutesAgo(11) }), NOW, facts()).verdict, 'orphaned');
+    assert.equal(verdictFor(lock({ hostname: 'volsync-dst-plex-restore-8h2kq' }), NOW, facts({ pods: { 'volsync-dst-plex-restore-8h2kq': 'Failed' } })).verdict, 'orphaned');
+  });
+
+  it('keeps a running or waiting pod\'s lock live however old it looks (short of restic\'s 30 minutes)', () => {
+    for (const phase of ['Running', 'Pending', 'Unknown'] as const) {
+      assert.equal(verdictFor(lock({ time: minutesAgo(25) }), NOW, facts({ pods: { 'volsync-src-plex-nzlv6': phase } })).verdict, 'live');
+    }
   });
 
   it('calls a fresh lock of a running pod live', () => {
@@ -140,6 +182,20 @@ describe('host facts from pods', () => {
     assert.equal(phase('weird'), 'Unknown');
     assert.equal(phase('volsync-src-plex-zzzzz'), 'absent');
     assert.equal(phase('alice-laptop'), 'not-a-pod');
+  });
+
+  it('with several pods of one hostname (namespaces of the whole cluster), the one still going decides', () => {
+    const pods = [
+      { name: 'volsync-dst-plex-restore-8h2kq', phase: 'Failed' },
+      { name: 'volsync-dst-plex-restore-8h2kq', phase: 'Running' },
+      { name: 'volsync-src-plex-aaaaa', phase: 'Succeeded' },
+      { name: 'volsync-src-plex-aaaaa', phase: 'Pending' },
+    ];
+    for (const order of [pods, [...pods].reverse()]) {
+      const phase = podPhaseLookup(order);
+      assert.equal(phase('volsync-dst-plex-restore-8h2kq'), 'Running');
+      assert.equal(phase('volsync-src-plex-aaaaa'), 'Pending');
+    }
   });
 
   it('knows a long pod name becomes a 63-character hostname', () => {

@@ -5,7 +5,16 @@ import { signedHeaders, type SigningOverrides } from './request-signature.ts';
 
 export const HTTP_ACK_TIMEOUT_MS = 3000;
 
+/** Exactly what went over the wire, so a test can send it again (a replay). */
+export interface SentHttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export interface HttpAck {
+  /** The request as sent (signature headers included). */
+  request: SentHttpRequest;
   status: number;
   headers: Record<string, string>;
   /** The raw response body. */
@@ -28,25 +37,30 @@ export async function deliverToBot(
   rawBody: string,
   contentType: 'application/x-www-form-urlencoded' | 'application/json',
 ): Promise<HttpAck> {
-  const timeoutMs = o.timeoutMs ?? HTTP_ACK_TIMEOUT_MS;
+  // Exactly this content type: Bolt's HTTP receiver compares it verbatim.
+  const headers = { 'Content-Type': contentType, ...signedHeaders(defaultSecret, rawBody, o), ...o.headers };
+  return sendToBot({ url: o.url, headers, body: rawBody }, o.timeoutMs);
+}
+
+/** Sends a recorded request again, byte for byte and with its original signature, as an attacker who captured it would. */
+export async function sendToBot(request: SentHttpRequest, timeoutMs = HTTP_ACK_TIMEOUT_MS): Promise<HttpAck> {
   const started = Date.now();
   let res: Response;
   try {
-    res = await fetch(o.url, {
+    res = await fetch(request.url, {
       method: 'POST',
-      // Exactly this content type: Bolt's HTTP receiver compares it verbatim.
-      headers: { 'Content-Type': contentType, ...signedHeaders(defaultSecret, rawBody, o), ...o.headers },
-      body: rawBody,
+      headers: request.headers,
+      body: request.body,
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
     if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
-      throw new Error(`Slack stand-in: the bot at ${o.url} did not answer within ${timeoutMs} ms; Slack would show the user a timeout. Ack before doing slow work.`);
+      throw new Error(`Slack stand-in: the bot at ${request.url} did not answer within ${timeoutMs} ms; Slack would show the user a timeout. Ack before doing slow work.`);
     }
-    throw new Error(`Slack stand-in: could not reach the bot at ${o.url} (${e instanceof Error ? e.message : String(e)}); is its HTTP receiver listening?`);
+    throw new Error(`Slack stand-in: could not reach the bot at ${request.url} (${e instanceof Error ? e.message : String(e)}); is its HTTP receiver listening?`);
   }
   const body = await res.text();
-  const ack: HttpAck = { status: res.status, headers: Object.fromEntries(res.headers.entries()), body, ackMs: Date.now() - started };
+  const ack: HttpAck = { request, status: res.status, headers: Object.fromEntries(res.headers.entries()), body, ackMs: Date.now() - started };
   if (body !== '') {
     try {
       ack.json = JSON.parse(body);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deliverToBot, formBody, type DeliverOptions, type HttpAck } from './http-driver.ts';
+import { deliverToBot, formBody, sendToBot, type DeliverOptions, type HttpAck, type SentHttpRequest } from './http-driver.ts';
 import {
   blockActionPayload,
   eventCallbackBody,
@@ -130,6 +130,8 @@ export interface SlackStandIn {
   sendSlashCommandHttp(o?: SlashCommandHttpOptions): Promise<HttpAck & SlashCommandDelivery>;
   sendInteractionHttp(o: InteractionHttpOptions): Promise<HttpAck & InteractionDelivery>;
   sendEventHttp(o: EventHttpOptions): Promise<HttpAck & { sent: Record<string, unknown> }>;
+  /** Sends a request made by one of the send*Http helpers (its `request`) again, unchanged: a replay. */
+  replayHttp(request: SentHttpRequest, timeoutMs?: number): Promise<HttpAck>;
   sendSlashCommandSocket(o?: SlashCommandSocketOptions): Promise<SocketAck & SlashCommandDelivery>;
   sendInteractionSocket(o: InteractionSocketOptions): Promise<SocketAck & InteractionDelivery>;
   sendEventSocket(o: EventSocketOptions): Promise<SocketAck & { sent: Record<string, unknown> }>;
@@ -385,6 +387,8 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
       const ack = await deliverToBot(target(o), signingSecret, JSON.stringify(body), 'application/json');
       return { ...ack, sent: body };
     },
+
+    replayHttp: (request, timeoutMs) => sendToBot(request, timeoutMs),
 
     async sendSlashCommandSocket(o = {}) {
       const delivery = slashCommand(o);
