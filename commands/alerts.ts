@@ -9,7 +9,7 @@ import type { ActionInput, ActionResult, CommandContext } from '../src/command/c
 import { mention } from '../src/command/context.ts';
 import type { ActionSpec } from '../src/command/registry.ts';
 import type { Reply } from '../src/reply.ts';
-import { errorReply, escapeMrkdwn } from '../src/reply.ts';
+import { errorReply, escapeMrkdwn, untrustedLine } from '../src/reply.ts';
 import { AlertmanagerError } from '../src/alerts/silences.ts';
 import type { SilencesClient } from '../src/alerts/silences.ts';
 import type { ButtonSigner, SilenceValue, UnsilenceValue } from '../src/alerts/button-values.ts';
@@ -30,7 +30,7 @@ export function silenceMarker(scope: Record<string, string>): string {
 
 export function scopeText(scope: Record<string, string>): string {
   const where = scope['pod'] ? `${scope['namespace'] ?? '?'}/${scope['pod']}${scope['container'] ? ` (${scope['container']})` : ''}` : Object.entries(scope).map(([k, v]) => `${k}=${v}`).join(', ');
-  return scope['alertname'] && scope['pod'] ? `${code(where)} ${escapeMrkdwn(scope['alertname'])}` : code(where);
+  return scope['alertname'] && scope['pod'] ? `${code(where)} ${untrustedLine(scope['alertname'], 100)}` : code(where);
 }
 
 function who(ctx: CommandContext): string {
@@ -131,7 +131,7 @@ async function silence(deps: SilenceActionDeps, input: ActionInput, ctx: Command
     const msg = err instanceof AlertmanagerError ? err.message : (err as Error).message;
     ctx.services.log.error({ err: msg }, 'could not create an Alertmanager silence');
     ctx.services.audit.record({ actor: ctx.actor, action: 'alerts silence', target, channel: input.channel, outcome: 'failed', detail: msg.slice(0, 300) });
-    return { ephemeral: errorReply(`Could not silence ${target}: ${msg.slice(0, 300)}`) };
+    return { ephemeral: errorReply(`Could not silence ${target}: ${untrustedLine(msg, 300)}`) };
   }
 }
 
@@ -139,7 +139,7 @@ export function silencedReply(signer: ButtonSigner, s: { id: string; url: string
   const text = `:no_bell: ${s.by} silenced ${scopeText(s.scope)} ${escapeMrkdwn(s.span)}, until ${timeIn(s.endsAt, 'UTC', s.now)}: silence <${s.url}|${s.id.slice(0, 8)}>`;
   const value: UnsilenceValue = { k: 'unsilence', s: s.id, l: s.scope, x: epochSeconds(s.endsAt) };
   return {
-    text: `Silenced ${s.scope['namespace'] ?? ''}/${s.scope['pod'] ?? ''} until ${s.endsAt.toISOString()} (silence ${s.id})`,
+    text: `Silenced ${untrustedLine(`${s.scope['namespace'] ?? ''}/${s.scope['pod'] ?? ''}`, 120)} until ${s.endsAt.toISOString()} (silence ${untrustedLine(s.id, 40)})`,
     blocks: [
       { type: 'section', text },
       { type: 'context', elements: [`Silence ID: \`${s.id}\``] },
@@ -174,6 +174,6 @@ async function unsilence(deps: SilenceActionDeps, input: ActionInput, ctx: Comma
   } catch (err) {
     const msg = (err as Error).message;
     ctx.services.audit.record({ actor: ctx.actor, action: 'alerts unsilence', target, channel: input.channel, outcome: 'failed', detail: msg.slice(0, 300) });
-    return { ephemeral: errorReply(`Could not lift silence ${v.s}: ${msg.slice(0, 300)}`) };
+    return { ephemeral: errorReply(`Could not lift silence ${untrustedLine(v.s, 40)}: ${untrustedLine(msg, 300)}`) };
   }
 }

@@ -153,7 +153,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     slack = createSlackTransport({ config, log, server, metrics, commands, services });
     const transport = slack;
     server.readiness('slack', () => transport.notReady());
-    alerts = startAlerts({ config, log, server, metrics, silences, signer, kube, slack });
+    alerts = startAlerts({ config, log, server, metrics, silences, signer, kube, slack, leadership: services.leadership });
     // Window ticks, silences and summaries run on the leader only (services.leadership).
     windows = startBackupWindows({
       services: { ...services, slack: { client: slack.client, poster: slack.poster } },

@@ -8,6 +8,7 @@ import { IANAZone } from 'luxon';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseCrashPatterns } from './alerts/crash-pattern.ts';
+import { isDnsLabel } from './command/names.ts';
 
 const slackId = (prefix: string, what: string) =>
   z.string().regex(new RegExp(`^[${prefix}][A-Z0-9]{2,}$`), `expected a Slack ${what} ID such as ${prefix[0]}0123ABCD`);
@@ -26,6 +27,10 @@ const regex = z.string().min(1).refine((s) => {
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 
 export const DEFAULT_TRANSIENT_PODS = ['kube-scheduler-.*', 'kube-controller-manager-.*', 'kube-apiserver-.*', 'etcd-.*'];
+/** Where the control-plane pods of DEFAULT_TRANSIENT_PODS run; an application's `etcd-0` elsewhere is not a transient. */
+export const DEFAULT_TRANSIENT_NAMESPACES = ['kube-system'];
+
+const namespaceName = z.string().refine(isDnsLabel, 'expected a Kubernetes namespace name such as "kube-system"');
 
 const windowSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'expected a short lowercase name such as "pbs"'),
@@ -35,8 +40,10 @@ const windowSchema = z.object({
   end: hhmm,
   mode: z.enum(['annotate', 'mute']).default('annotate'),
   transientPods: z.array(regex).default(DEFAULT_TRANSIENT_PODS),
-  /** Only pods in these namespaces count as transient (empty: any namespace). */
-  namespaces: z.array(z.string()).default([]),
+  /** Only pods in these namespaces count as transient, and a mute silence matches only them. */
+  namespaces: z.array(namespaceName)
+    .min(1, 'expected at least one namespace, such as [kube-system]: the window\'s patterns must not match pods of every namespace')
+    .default(DEFAULT_TRANSIENT_NAMESPACES),
   graceMinutes: z.number().int().min(0).max(720).default(15),
   /** Alert names treated as crash loops by the window (mute silences, summary); default KubePodCrashLooping, HomelabPodCrashLooping, PodCrashLooping. */
   alertNames: z.array(z.string().min(1)).optional(),
@@ -77,7 +84,7 @@ export const configSchema = z.object({
   }).strict().default({ routes: [], watchChannels: [], watchPattern: '(KubePodCrashLooping|PodCrashLooping|CrashLoopBackOff)', patterns: [], queueCapacity: 5000, silenceButtonHours: 12 }),
   windows: z.array(windowSchema).default([{
     name: 'pbs', zone: 'UTC', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '02:00', end: '03:30',
-    mode: 'annotate', transientPods: DEFAULT_TRANSIENT_PODS, namespaces: [], graceMinutes: 15,
+    mode: 'annotate', transientPods: DEFAULT_TRANSIENT_PODS, namespaces: DEFAULT_TRANSIENT_NAMESPACES, graceMinutes: 15,
   }]).refine((ws) => new Set(ws.map((w) => w.name)).size === ws.length, 'expected unique window names'),
   backups: z.object({
     pvcLabel: z.string().regex(/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$/, 'expected a label selector "key=value", such as "backup=hourly"').default('backup=hourly'),
@@ -101,6 +108,8 @@ export interface EnvConfig {
   alertmanagerUrl?: string;
   alertmanagerWebhookToken?: string;
   logLevel: string;
+  /** How long a SIGTERM may take (posting the alerts already accepted): below the pod's terminationGracePeriodSeconds. */
+  shutdownGraceSeconds: number;
 }
 
 export interface Config extends FileConfig {
@@ -146,6 +155,11 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const portText = nonEmpty('PORT') ?? '3000';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: expected a port number 0-65535, got "${portText.slice(0, 10)}"`);
+  const graceText = nonEmpty('SHUTDOWN_GRACE_SECONDS') ?? '25';
+  const shutdownGraceSeconds = Number(graceText);
+  if (!Number.isFinite(shutdownGraceSeconds) || shutdownGraceSeconds < 1 || shutdownGraceSeconds > 3600) {
+    throw new ConfigError(`SHUTDOWN_GRACE_SECONDS: expected seconds between 1 and 3600 (below the pod's terminationGracePeriodSeconds), got "${graceText.slice(0, 10)}"`);
+  }
   const slackApiUrl = nonEmpty('SLACK_API_URL');
   const alertmanagerUrl = nonEmpty('ALERTMANAGER_URL');
   for (const [k, v] of [['SLACK_API_URL', slackApiUrl], ['ALERTMANAGER_URL', alertmanagerUrl]] as const) {
@@ -161,6 +175,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
     alertmanagerUrl,
     alertmanagerWebhookToken: nonEmpty('ALERTMANAGER_WEBHOOK_TOKEN'),
     logLevel: nonEmpty('LOG_LEVEL') ?? (mode === 'terminal' ? 'warn' : 'info'),
+    shutdownGraceSeconds,
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * JSON logs (pino), pretty in the terminal mode. Secrets are kept out two ways: known secret
- * keys are redacted by path, and every serialized line is scrubbed of registered secret values
- * and of anything shaped like a Slack token, so a secret that slips into a message or an error
- * string is still never written.
+ * keys are redacted by path, and every string that is logged (the message, and each string inside
+ * the logged objects and errors) is scrubbed of registered secret values and of anything shaped
+ * like a Slack token before pino serialises it, so a secret that slips into a message or an error
+ * string is never written and every line stays valid JSON.
  */
 import pino from 'pino';
 import type { Logger } from 'pino';
@@ -42,20 +43,89 @@ export function scrubResponseUrls(text: string): string {
 
 const secretValues = new Set<string>();
 
-/** Registers a value that must never be written (a restic password read from a Secret, a token). */
-export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) secretValues.add(value);
+// Scrubbing is global: a registered value is replaced in every later line. A short or repetitive
+// value ("true", "1234", a user ID) protects nothing and would rewrite unrelated text.
+const MIN_SECRET_LENGTH = 8;
+const MIN_SECRET_BITS = 24;
+
+/** Shannon entropy of `value` in bits (per-character entropy × length). */
+function entropyBits(value: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const length = [...value].length;
+  let bits = 0;
+  for (const n of counts.values()) bits -= n * Math.log2(n / length);
+  return bits;
 }
 
+/**
+ * Registers a value that must never be written (a restic password read from a Secret, a token).
+ * Values too short or too low in entropy to be a credential are ignored.
+ */
+export function registerSecret(value: string | undefined): void {
+  if (!value) return;
+  const trimmed = value.trim();
+  if (trimmed.length < MIN_SECRET_LENGTH || entropyBits(trimmed) < MIN_SECRET_BITS) return;
+  secretValues.add(value);
+  if (trimmed !== value) secretValues.add(trimmed);
+}
+
+/** Replaces registered secret values and Slack-token shapes in one string. */
 export function scrub(text: string): string {
   let out = scrubResponseUrls(text.replace(TOKEN_SHAPES, '[REDACTED]'));
   for (const v of secretValues) {
     if (out.includes(v)) out = out.split(v).join('[REDACTED]');
-    // JSON serialisation escapes some characters; scrub the escaped form too.
+    // JSON serialisation escapes some characters; scrub the escaped form too (a string that is
+    // itself serialised JSON, such as a response body, carries it).
     const escaped = JSON.stringify(v).slice(1, -1);
     if (escaped !== v && out.includes(escaped)) out = out.split(escaped).join('[REDACTED]');
   }
   return out;
+}
+
+const MAX_SCRUB_DEPTH = 8;
+
+/**
+ * A copy of a logged value with every string scrubbed; the input is left untouched. Errors stay
+ * errors (same prototype, scrubbed message and stack), so pino's serializer still shows them.
+ */
+function scrubValue(value: unknown, depth = 0, seen = new WeakMap<object, unknown>()): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (value === null || typeof value !== 'object' || depth > MAX_SCRUB_DEPTH) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value) || value instanceof Date) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const item of value) out.push(scrubValue(item, depth + 1, seen));
+    return out;
+  }
+  const isError = value instanceof Error;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  // Class instances other than errors (a Kubernetes client, a stream) are left to pino.
+  if (!isError && proto !== Object.prototype && proto !== null) return value;
+  const out = Object.create(proto) as Record<string, unknown>;
+  seen.set(value, out);
+  const keys = isError ? new Set([...Object.keys(value), 'message', 'stack', 'cause']) : Object.keys(value);
+  for (const key of keys) {
+    const descriptor = Object.getOwnPropertyDescriptor(value, key);
+    if (!descriptor) continue;
+    // An error's `stack` is an accessor in current V8: copy what it reads as, as plain data.
+    const own = 'value' in descriptor ? descriptor.value : (value as Record<string, unknown>)[key];
+    Object.defineProperty(out, key, { value: scrubValue(own, depth + 1, seen), enumerable: descriptor.enumerable ?? true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Scrubs a serialised line as a last resort, keeping it valid JSON (for bindings and the like). */
+function scrubLine(line: string): string {
+  const scrubbed = scrub(line);
+  if (scrubbed === line) return line;
+  try {
+    return `${JSON.stringify(scrubValue(JSON.parse(line)))}\n`;
+  } catch {
+    return scrubbed;
+  }
 }
 
 export function createLogger(opts: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {}): Logger {
@@ -65,7 +135,12 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
     level: opts.level ?? 'info',
     base: { app: 'backup-bot' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    hooks: { streamWrite: scrub },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => scrubValue(arg)) as Parameters<typeof method>);
+      },
+      streamWrite: scrubLine,
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (opts.pretty) {

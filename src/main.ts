@@ -33,8 +33,9 @@ async function main(): Promise<number> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     bot.stop().finally(() => process.exit(0));
-    // Never hang on shutdown: Kubernetes would SIGKILL us anyway.
-    setTimeout(() => process.exit(0), 10_000).unref();
+    // Never hang on shutdown: stop() posts accepted alerts for up to the grace period, and
+    // Kubernetes would SIGKILL us soon after it anyway.
+    setTimeout(() => process.exit(0), bot.config.env.shutdownGraceSeconds * 1000 + 5_000).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

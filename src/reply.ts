@@ -63,7 +63,51 @@ export function infoReply(line: string): Reply {
   return { text: line, blocks: [{ type: 'section', text: line }], visibility: 'ephemeral', tone: 'info' };
 }
 
-/** Escape user-supplied text for mrkdwn so it cannot inject mentions or links. */
+// Text from outside the bot (restic's stderr, lock hostnames, alert labels and annotations, pod
+// logs, CR specs and statuses, URLs) reaches mrkdwn only through these helpers: Slack reads
+// `<!channel>`, `<@U…>` and `<url|label>` as mentions and links, so & < > become entities; a
+// backtick must not close a code span; and a 10 KB value must not crowd out the message.
+
+/** Escape outside text for mrkdwn so it cannot inject mentions or links (& < > as Slack's entities). */
 export function escapeMrkdwn(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** At most `max` characters, with a visible "…" when cut. */
+export function clipText(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, Math.max(0, max - 1))}…` : s;
+}
+
+/**
+ * Outside text on one line of mrkdwn: whitespace collapsed, at most `max` characters, escaped, and
+ * backticks made quotes (a lone one would pair with the bot's next code span).
+ */
+export function untrustedLine(s: string, max = 300): string {
+  return escapeMrkdwn(clipText(s.replace(/\s+/g, ' ').replace(/`/g, "'").trim(), max));
+}
+
+/** Outside text as inline code: one line, capped, and a backtick in it cannot close the span. */
+export function inlineCode(s: string, max = 200): string {
+  return `\`${escapeMrkdwn(clipText(s.replace(/\s+/g, ' ').replace(/`/g, "'"), max))}\``;
+}
+
+/** Outside text (a log tail) for a code block: escaped, at most `max` characters, keeping the end. */
+export function codeBlockText(s: string, max = 2500): string {
+  return escapeMrkdwn(s.length > max ? `…${s.slice(s.length - max + 1)}` : s);
+}
+
+/**
+ * A link with the bot's own label to an outside URL, or undefined when it is not a plain http(s)
+ * URL: `|` and `>` in it would end the link early and let the rest be read as mrkdwn.
+ */
+export function safeLink(url: string, label: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.href.length > 1000) return undefined;
+  const href = parsed.href.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
+  return `<${href}|${escapeMrkdwn(label)}>`;
 }

@@ -5,7 +5,7 @@
 import type { Actor } from '../../src/command/context.ts';
 import { mention } from '../../src/command/context.ts';
 import type { Block } from '../../src/reply.ts';
-import { escapeMrkdwn } from '../../src/reply.ts';
+import { clipText, escapeMrkdwn, inlineCode, untrustedLine } from '../../src/reply.ts';
 import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/index.ts';
 import type { Verdict } from '../../src/restic/index.ts';
 import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
@@ -41,15 +41,29 @@ function reasonText(e: LockEvidence): string {
   return r.charAt(0).toUpperCase() + r.slice(1);
 }
 
+/**
+ * A reason about a lock (its verdict, why unlock kept it) is the bot's mrkdwn (it quotes `restic
+ * unlock`) with the lock's hostname in it, which is outside text: escaped, capped, and the
+ * hostname's backticks made quotes so they cannot pair with the bot's.
+ */
+export function lockReasonText(reason: string, hostname: string): string {
+  const safe = hostname.includes('`') ? reason.split(hostname).join(hostname.replace(/`/g, "'")) : reason;
+  return escapeMrkdwn(clipText(safe, 600));
+}
+
+function reasonLine(e: LockEvidence): string {
+  return lockReasonText(reasonText(e), e.lock.hostname);
+}
+
 export function lockSection(e: LockEvidence, now: Date): Block {
   const { lock, verdict } = e;
   const kind = lock.exclusive ? 'exclusive' : 'shared';
   const age = now.getTime() - lock.time.getTime();
   const lines = [
     `${ICON[verdict.verdict]} *${verdict.verdict}* · \`${lock.shortId}\` · ${kind}`,
-    `Host \`${escapeMrkdwn(lock.hostname)}\` · PID ${lock.pid}${lock.username ? ` · ${escapeMrkdwn(lock.username)}` : ''}`,
+    `Host ${inlineCode(lock.hostname, 100)} · PID ${lock.pid}${lock.username ? ` · ${untrustedLine(lock.username, 60)}` : ''}`,
     `Created ${formatInstant(lock.time)} · ${age >= 0 ? `${formatAge(age)} ago` : 'in the future (clock skew)'}`,
-    escapeMrkdwn(reasonText(e)),
+    reasonLine(e),
     `_Blocks ${verdict.blocks.operations.join(', ')}_`,
   ];
   return { type: 'section', text: lines.join('\n') };

@@ -4,13 +4,13 @@
  */
 import type { CommandContext } from '../../src/command/context.ts';
 import type { Block, Reply } from '../../src/reply.ts';
-import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn, inlineCode } from '../../src/reply.ts';
 import { ResticError, formatAge, unlock } from '../../src/restic/index.ts';
 import type { ResticLock, UnlockReport } from '../../src/restic/index.ts';
 import { isUserError } from '../../src/errors.ts';
 import { UNLOCK_AUDIT } from './actions.ts';
 import { activeMovers, destinationsUsing, factsFrom, listPods } from './evidence.ts';
-import { lockSection, moverLine, plural, sortLocks, who } from './render.ts';
+import { lockReasonText, lockSection, moverLine, plural, sortLocks, who } from './render.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
@@ -19,7 +19,7 @@ import { volsyncOffer } from './volsync-unlock.ts';
 import type { VolSyncUnlockSupport } from './volsync-unlock.ts';
 
 function lockLine(l: ResticLock, now: Date): string {
-  return `\`${l.shortId}\` ${l.exclusive ? 'exclusive' : 'shared'} · \`${escapeMrkdwn(l.hostname)}\` PID ${l.pid} · ${formatAge(now.getTime() - l.time.getTime())} old`;
+  return `\`${l.shortId}\` ${l.exclusive ? 'exclusive' : 'shared'} · ${inlineCode(l.hostname, 100)} PID ${l.pid} · ${formatAge(now.getTime() - l.time.getTime())} old`;
 }
 
 export function unlockReportBlocks(report: UnlockReport, target: string, now: Date): Block[] {
@@ -35,7 +35,7 @@ export function unlockReportBlocks(report: UnlockReport, target: string, now: Da
     const sorted = sortLocks(report.remaining.map((r) => ({ lock: r.lock, verdict: r.verdict })));
     for (const e of sorted.slice(0, 15)) {
       const section = lockSection(e, now);
-      if (section.type === 'section') section.text += `\nKept: ${escapeMrkdwn(kept.get(e.lock.id) ?? '')}.`;
+      if (section.type === 'section') section.text += `\nKept: ${lockReasonText(kept.get(e.lock.id) ?? '', e.lock.hostname)}.`;
       blocks.push(section);
     }
     if (sorted.length > 15) blocks.push({ type: 'context', elements: [`…and ${sorted.length - 15} more.`] });

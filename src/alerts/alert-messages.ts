@@ -3,7 +3,7 @@
  * place) and the batched replies that list alerts as they fire and resolve.
  */
 import type { Block, Reply } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { safeLink } from '../reply.ts';
 import { renderBlocks } from '../slack/render-blocks.ts';
 import type { WebhookAlert } from './alertmanager-types.ts';
 import type { GroupBatch } from './notification-queue.ts';
@@ -19,21 +19,21 @@ export interface GroupCounts {
 
 const COLOURS = { firing: '#E01E5A', resolved: '#2EB67D' };
 
-/** "KubePodCrashLooping · namespace=media", from the group labels. */
+/** "KubePodCrashLooping · namespace=media", from the group labels: mrkdwn, escaped and capped. */
 export function groupTitle(b: Pick<GroupBatch, 'groupLabels' | 'commonLabels'>): string {
   const labels = Object.keys(b.groupLabels).length ? b.groupLabels : { alertname: b.commonLabels['alertname'] ?? 'Alert group' };
   const name = labels['alertname'] ?? b.commonLabels['alertname'];
   const rest = Object.entries(labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`);
-  return [name ?? 'Alert group', ...rest].join(' · ');
+  return oneLine([name ?? 'Alert group', ...rest].join(' · '), 200);
 }
 
 /** One alert, short: `media/plex-…` (plex) when it names a pod, else its labels beyond the group's. */
 export function alertName(a: WebhookAlert, common: Record<string, string>): string {
   const l = a.labels;
-  if (l['pod']) return `${code(`${l['namespace'] ?? '?'}/${l['pod']}`)}${l['container'] ? ` (${escapeMrkdwn(l['container'])})` : ''}`;
+  if (l['pod']) return `${code(`${l['namespace'] ?? '?'}/${l['pod']}`, 120)}${l['container'] ? ` (${oneLine(l['container'], 60)})` : ''}`;
   const own = Object.entries(l).filter(([k, v]) => common[k] !== v && k !== 'alertname');
-  const title = l['alertname'] && l['alertname'] !== common['alertname'] ? `${escapeMrkdwn(l['alertname'])} ` : '';
-  return own.length ? `${title}${code(own.map(([k, v]) => `${k}=${v}`).join(', ').slice(0, 120))}` : `${title}${code(a.fingerprint)}`;
+  const title = l['alertname'] && l['alertname'] !== common['alertname'] ? `${oneLine(l['alertname'], 100)} ` : '';
+  return own.length ? `${title}${code(own.map(([k, v]) => `${k}=${v}`).join(', '), 120)}` : `${title}${code(a.fingerprint, 40)}`;
 }
 
 function summaryOf(a: Pick<WebhookAlert, 'annotations'>): string | undefined {
@@ -45,11 +45,11 @@ export function parentMessage(b: GroupBatch, counts: GroupCounts, now: Date): { 
   const state = firing ? ':red_circle: FIRING' : ':large_green_circle: RESOLVED';
   const title = groupTitle(b);
   const countText = `${counts.firing} firing · ${counts.resolved} resolved`;
-  const blocks: Block[] = [{ type: 'section', text: `${state} *${escapeMrkdwn(title)}*` }];
+  const blocks: Block[] = [{ type: 'section', text: `${state} *${title}*` }];
   const summary = b.commonAnnotations['summary'] ?? (Object.keys(b.commonAnnotations).length ? summaryOf({ annotations: b.commonAnnotations }) : undefined);
   if (summary) blocks.push({ type: 'section', text: oneLine(summary, 300) });
-  const am = /^https?:\/\//.test(b.externalURL) ? `<${b.externalURL}|Alertmanager>` : 'Alertmanager';
-  blocks.push({ type: 'context', elements: [`${am} · receiver ${escapeMrkdwn(b.receiver)} · updated ${timeIn(now, 'UTC', now)} · details in the thread`] });
+  const am = safeLink(b.externalURL, 'Alertmanager') ?? 'Alertmanager';
+  blocks.push({ type: 'context', elements: [`${am} · receiver ${oneLine(b.receiver, 100)} · updated ${timeIn(now, 'UTC', now)} · details in the thread`] });
   const reply: Reply = { text: `${firing ? 'FIRING' : 'RESOLVED'}: ${title} (${countText})`, blocks, visibility: 'channel' };
   const rendered = renderBlocks(reply);
   return {
@@ -96,6 +96,6 @@ export function listReply(changes: ListedChange[], common: Record<string, string
     if (chunk.length) blocks.push({ type: 'section', text: chunk.join('\n') });
   }
   blocks.push({ type: 'context', elements: [`Alertmanager notification received ${timeIn(now, 'UTC', now)}`, ...(note ? [note] : [])] });
-  const text = `${firing.length} firing, ${resolved.length} resolved: ${changes.slice(0, 5).map((c) => c.alert.labels['pod'] ?? c.alert.labels['alertname'] ?? c.alert.fingerprint).join(', ')}${changes.length > 5 ? ', …' : ''}`;
+  const text = `${firing.length} firing, ${resolved.length} resolved: ${changes.slice(0, 5).map((c) => oneLine(c.alert.labels['pod'] ?? c.alert.labels['alertname'] ?? c.alert.fingerprint, 80)).join(', ')}${changes.length > 5 ? ', …' : ''}`;
   return { text, blocks, visibility: 'channel', tone: firing.length ? 'warn' : 'ok' };
 }

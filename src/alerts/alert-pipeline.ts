@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { GroupBatch, NotificationQueue } from './notification-queue.ts';
-import { UnroutableGroup } from './group-notifier.ts';
+import { GroupBusy, UnroutableGroup } from './group-notifier.ts';
 
 /** Slack errors that no retry will fix. */
 const PERMANENT_SLACK_ERRORS = new Set([
@@ -109,6 +109,13 @@ export class AlertPipeline {
           'cannot deliver an alert group to Slack, and retrying will not help: invite the bot to the channel, or fix alerts.channel / alerts.routes');
         queue.done(batch);
         this.#o.onOutcome?.('undeliverable', batch);
+        return;
+      }
+      if (err instanceof GroupBusy) {
+        // Another replica is posting the same notification (HA Alertmanager pairs send it to both): look again shortly.
+        log.debug({ groupKey: batch.groupKey.slice(0, 200) }, err.message);
+        queue.retry(batch, 500 + Math.floor(Math.random() * 1000));
+        this.#o.onOutcome?.('retried', batch);
         return;
       }
       const delay = Math.min(this.#o.maxDelayMs ?? 60_000, (this.#o.baseDelayMs ?? 1000) * 2 ** Math.min(batch.attempts, 10));

@@ -96,3 +96,10 @@ export interface GettableAlert {
   receivers: { name: string }[];
   status: { state: AlertState; silencedBy: string[]; inhibitedBy: string[]; mutedBy?: string[] };
 }
+
+/** GET /api/v2/alerts/groups: Alertmanager's aggregation groups, with every alert they hold. */
+export interface AlertGroup {
+  labels: Record<string, string>;
+  receiver: { name: string };
+  alerts: GettableAlert[];
+}

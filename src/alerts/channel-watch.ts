@@ -14,6 +14,7 @@ import type { Diagnoser } from './diagnoser.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { WatchTarget } from './watch-parse.ts';
 import { extractTargets, messageText } from './watch-parse.ts';
+import { alertKey } from './thread-store.ts';
 
 export interface WatchOptions {
   app: App;
@@ -118,7 +119,8 @@ export function watchChannels(o: WatchOptions): { handle: (m: WatchedMessage) =>
         status: 'firing',
         labels,
         startsAt: new Date(Number(m.ts) * 1000 || Date.now()).toISOString(),
-        fingerprint: `slack:${namespace}/${t.pod}/${t.container ?? ''}`,
+        // The same key the window state records it under (long pod names are hashed).
+        fingerprint: alertKey(`slack:${namespace}/${t.pod}/${t.container ?? ''}`),
         receivedAt: new Date(),
       };
       const lead: Block[] = [];

@@ -4,7 +4,7 @@
  * evidence and the log tail, recent events, and the silence buttons last.
  */
 import type { Block, Button, Reply } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { clipText as clip, codeBlockText, escapeMrkdwn } from '../reply.ts';
 import type { Classification } from './classify.ts';
 import type { MoverSnapshot, WindowState } from './backup-activity.ts';
 import type { PodFacts, PodTarget } from './pod-facts.ts';
@@ -31,28 +31,28 @@ export interface DiagnosisInput {
 }
 
 export function podLabel(t: PodTarget): string {
-  return `${code(`${t.namespace}/${t.pod}`)}${t.container ? ` (${escapeMrkdwn(t.container)})` : ''}`;
+  return `${code(`${t.namespace}/${t.pod}`, 120)}${t.container ? ` (${oneLine(t.container, 60)})` : ''}`;
 }
 
 function factsLine(f: PodFacts, now: Date): string[] {
   const e = f.evidence;
   const out: string[] = [];
   if (e.restartCount !== undefined) out.push(`Restarts: *${e.restartCount}*`);
-  if (e.waitingReason) out.push(`Waiting: ${escapeMrkdwn(e.waitingReason)}`);
+  if (e.waitingReason) out.push(`Waiting: ${oneLine(e.waitingReason, 100)}`);
   const t = e.lastTermination;
   if (t) {
     const when = t.finishedAt ? `, ${timeIn(new Date(t.finishedAt), 'UTC', now)} (${age(now.getTime() - new Date(t.finishedAt).getTime())} ago)` : '';
-    out.push(`Last exit: ${escapeMrkdwn(t.reason ?? 'terminated')}${t.exitCode !== undefined ? `, code ${t.exitCode}` : ''}${when}`);
+    out.push(`Last exit: ${oneLine(t.reason ?? 'terminated', 100)}${t.exitCode !== undefined ? `, code ${t.exitCode}` : ''}${when}`);
   }
   if (f.owner) {
     const o = f.owner;
-    const bits = [`${escapeMrkdwn(o.kind)} ${code(o.name)}`];
-    if (o.strategy) bits.push(`strategy ${escapeMrkdwn(o.strategy)}`);
+    const bits = [`${oneLine(o.kind, 60)} ${code(o.name, 120)}`];
+    if (o.strategy) bits.push(`strategy ${oneLine(o.strategy, 60)}`);
     if (o.replicas !== undefined) bits.push(`${o.replicas} replica${o.replicas === 1 ? '' : 's'}`);
     out.push(`Owner: ${bits.join(' · ')}${o.error ? ` (${oneLine(o.error, 150)})` : ''}`);
   }
-  if (f.resources) out.push(`Resources: ${escapeMrkdwn(f.resources)}`);
-  if (e.image) out.push(`Image: ${code(e.image.length > 120 ? `…${e.image.slice(-119)}` : e.image)}`);
+  if (f.resources) out.push(`Resources: ${oneLine(f.resources, 300)}`);
+  if (e.image) out.push(`Image: ${code(e.image.length > 120 ? `…${e.image.slice(-119)}` : e.image, 120)}`);
   return out;
 }
 
@@ -62,9 +62,9 @@ export function moverLines(m: MoverSnapshot, namespace: string | undefined, now:
   // The alert's own namespace first: that backup is the likeliest suspect.
   const sorted = [...m.movers].sort((a, b) => Number(b.namespace === namespace) - Number(a.namespace === namespace));
   const lines = sorted.slice(0, 3).map((p) => {
-    const verb = p.phase === 'Running' ? 'running' : `starting (${escapeMrkdwn(p.phase)})`;
+    const verb = p.phase === 'Running' ? 'running' : `starting (${oneLine(p.phase, 40)})`;
     const since = p.since ? ` since ${timeIn(p.since, 'UTC', now)} (${age(now.getTime() - p.since.getTime())})` : '';
-    return `:floppy_disk: ${p.kind === 'backup' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.app}`)} ${verb}${since}: ${code(p.name)}`;
+    return `:floppy_disk: ${p.kind === 'backup' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.app}`, 120)} ${verb}${since}: ${code(p.name, 120)}`;
   });
   if (sorted.length > 3) lines.push(`…and ${sorted.length - 3} more mover pods.`);
   return lines;
@@ -75,7 +75,7 @@ export function windowLines(ws: WindowState[], pod: string | undefined, now: Dat
   for (const w of ws) {
     const i = w.instance;
     const span = `${timeIn(i.start, w.zone, now).replace(/ \S+$/, '')}–${timeIn(i.end, w.zone, now)}`;
-    const transient = w.transientPod && pod ? ` ${code(pod)} is a known transient crasher in this window.` : '';
+    const transient = w.transientPod && pod ? ` ${code(pod, 120)} is a known transient crasher in this window.` : '';
     if (w.open) lines.push(`:clock2: Backup window *${escapeMrkdwn(w.name)}* is open (${span}).${transient}`);
     else if (w.inGrace) lines.push(`:clock3: Backup window *${escapeMrkdwn(w.name)}* closed at ${timeIn(i.end, w.zone, now)}; its grace runs to ${timeIn(i.graceEnd, w.zone, now)}.${transient}`);
   }
@@ -90,11 +90,9 @@ function logBlock(f: PodFacts | undefined): Block[] {
   if (!f) return [];
   if ('unavailable' in f.log) return [{ type: 'context', elements: [`Previous log: ${oneLine(f.log.unavailable, 300)}`] }];
   const shown = f.log.lines.slice(-LOG_LINES_SHOWN);
-  let text = shown.join('\n');
-  if (text.length > LOG_CHARS_SHOWN) text = `…${text.slice(text.length - LOG_CHARS_SHOWN + 1)}`;
   return [
     { type: 'context', elements: [`Previous container's log, last ${shown.length} of ${f.log.lines.length} lines`] },
-    { type: 'code', text: escapeMrkdwn(text) },
+    { type: 'code', text: codeBlockText(shown.join('\n'), LOG_CHARS_SHOWN) },
   ];
 }
 
@@ -107,7 +105,7 @@ function eventBlock(f: PodFacts | undefined, now: Date): Block[] {
     elements: f.events.map((e) => {
       const icon = e.type === 'Warning' ? ':warning:' : ':information_source:';
       const when = e.at ? ` · ${age(now.getTime() - e.at.getTime())} ago` : '';
-      return `${icon} *${escapeMrkdwn(e.reason)}*${e.count > 1 ? ` ×${e.count}` : ''}${when}: ${oneLine(e.message, 200)}`;
+      return `${icon} *${oneLine(e.reason, 100)}*${e.count > 1 ? ` ×${e.count}` : ''}${when}: ${oneLine(e.message, 200)}`;
     }),
   }];
 }
@@ -116,9 +114,10 @@ export function diagnosisReply(d: DiagnosisInput): Reply {
   const c = d.classification;
   const who = podLabel(d.target);
   const blocks: Block[] = [...(d.lead ?? [])];
-  const alert = d.alertname ? ` · ${escapeMrkdwn(d.alertname)}` : '';
-  blocks.push({ type: 'section', text: `:rotating_light: *${escapeMrkdwn(c.title)}* · ${who}${alert}\n${escapeMrkdwn(c.cause)}` });
-  blocks.push({ type: 'section', text: `:point_right: *Next step:* ${escapeMrkdwn(c.nextStep)}` });
+  const alert = d.alertname ? ` · ${oneLine(d.alertname, 100)}` : '';
+  // Title, cause and next step quote the log and the pod's status (outside text).
+  blocks.push({ type: 'section', text: `:rotating_light: *${oneLine(c.title, 200)}* · ${who}${alert}\n${escapeMrkdwn(clip(c.cause, 1500))}` });
+  blocks.push({ type: 'section', text: `:point_right: *Next step:* ${escapeMrkdwn(clip(c.nextStep, 1500))}` });
   if (d.facts) {
     if (d.facts.error) blocks.push({ type: 'context', elements: [`:grey_question: ${oneLine(d.facts.error, 300)}`] });
     const facts = factsLine(d.facts, d.now);
@@ -134,10 +133,11 @@ export function diagnosisReply(d: DiagnosisInput): Reply {
   // Evidence the facts line or the log tail below already shows would only repeat it.
   const restated = d.facts?.found ? FACT_EVIDENCE : /^$/;
   const evidence = c.evidence.filter((l) => !logLines.has(l.trim()) && !restated.test(l));
-  if (evidence.length) blocks.push({ type: 'context', elements: ['Evidence'] }, { type: 'code', text: escapeMrkdwn(evidence.join('\n')) });
+  if (evidence.length) blocks.push({ type: 'context', elements: ['Evidence'] }, { type: 'code', text: codeBlockText(evidence.map((l) => clip(l, 300)).join('\n'), 1500) });
   blocks.push(...logBlock(d.facts));
   blocks.push(...eventBlock(d.facts, d.now));
   if (d.buttons?.length) blocks.push({ type: 'actions', buttons: d.buttons });
-  const text = `${c.title}: ${d.target.namespace}/${d.target.pod}. Next step: ${c.nextStep}`;
-  return { text: text.length > 300 ? `${text.slice(0, 299)}…` : text, blocks, visibility: 'channel', tone: 'warn' };
+  // The notification text: outside text too (a pod label reached it as `<!channel>`).
+  const text = oneLine(`${c.title}: ${d.target.namespace}/${d.target.pod}. Next step: ${c.nextStep}`, 300);
+  return { text, blocks, visibility: 'channel', tone: 'warn' };
 }

@@ -1,6 +1,6 @@
 /** Small text helpers for alert messages: times as people read them, ages, one-line excerpts. */
 import { formatInZone } from '../window/index.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { inlineCode, untrustedLine } from '../reply.ts';
 
 /** "02:04 UTC" today, "Tue 02:04 UTC" otherwise. */
 export function timeIn(d: Date, zone = 'UTC', now = new Date()): string {
@@ -22,12 +22,10 @@ export function age(ms: number): string {
 
 /** Untrusted text for mrkdwn: one line, escaped, at most `max` characters. */
 export function oneLine(s: string, max: number): string {
-  const flat = s.replace(/\s+/g, ' ').trim();
-  const cut = flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-  return escapeMrkdwn(cut);
+  return untrustedLine(s, max);
 }
 
 /** Inline code that cannot be broken out of by a backtick in the value. */
-export function code(s: string): string {
-  return `\`${escapeMrkdwn(s.replace(/`/g, "'"))}\``;
+export function code(s: string, max = 200): string {
+  return inlineCode(s, max);
 }

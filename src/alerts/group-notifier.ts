@@ -11,6 +11,7 @@ import type { Block } from '../reply.ts';
 import type { WebhookAlert } from './alertmanager-types.ts';
 import type { GroupBatch } from './notification-queue.ts';
 import type { ThreadRecord, ThreadStore } from './thread-store.ts';
+import { alertKey } from './thread-store.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { AlertRoute } from './alert-routing.ts';
 import { channelFor, groupLabelsOf } from './alert-routing.ts';
@@ -79,16 +80,33 @@ function diagnosable(a: WebhookAlert): boolean {
   return Boolean(a.labels['namespace'] && a.labels['pod']);
 }
 
+/** Another replica is posting this group's round right now: try again in a moment (its marks will be there). */
+export class GroupBusy extends Error {
+  override name = 'GroupBusy';
+}
+
 export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promise<{ posted: number; changes: number }> {
+  const start = await deps.store.begin(batch.groupKey);
+  if ('busy' in start) throw new GroupBusy(`alert group ${batch.groupKey.slice(0, 200)} is being posted by ${start.busy}`);
+  let rec = start.rec;
+  try {
+    const result = await notifyRound(batch, deps, rec, (r) => { rec = r; });
+    return result;
+  } finally {
+    await deps.store.end(batch.groupKey, rec);
+  }
+}
+
+async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadRecord | undefined, opened: (r: ThreadRecord) => void): Promise<{ posted: number; changes: number }> {
   const now = deps.now?.() ?? new Date();
   const { poster, store, log } = deps;
-  let rec = await store.get(batch.groupKey);
+  let rec = found;
   const channel = rec?.channel ?? channelFor(groupLabelsOf(batch), deps.routes, deps.defaultChannel);
   if (!channel) throw new UnroutableGroup(`no channel for alert group ${batch.groupKey.slice(0, 200)}: set alerts.channel or add a matching alerts.routes entry`);
 
   const changes: ListedChange[] = [];
   for (const a of batch.alerts.values()) {
-    const prev = rec?.alerts[a.fingerprint];
+    const prev = rec?.alerts[alertKey(a.fingerprint)];
     if (a.status === 'firing' && prev !== 'f') changes.push({ alert: a, kind: 'firing' });
     else if (a.status === 'resolved' && prev !== 'r') changes.push({ alert: a, kind: 'resolved' });
   }
@@ -102,14 +120,15 @@ export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promis
     const pending = { firing: changes.filter((c) => c.kind === 'firing').length, resolved: changes.filter((c) => c.kind === 'resolved').length };
     const res = await poster.post({ channel, ...parentMessage(batch, pending, now), unfurl_links: false });
     posted++;
-    rec = { groupKey: batch.groupKey, channel, threadTs: res.ts!, createdAt: now.getTime(), updatedAt: now.getTime(), alerts: {} };
+    rec = { groupKey: batch.groupKey, channel, receiver: batch.receiver, groupLabels: batch.groupLabels, threadTs: res.ts!, createdAt: now.getTime(), updatedAt: now.getTime(), alerts: {} };
+    opened(rec);
     await store.put(rec, { durable: true });
   }
   const thread: ThreadRecord = rec;
   if (changes.length === 0) return { posted, changes: 0 };
 
   const mark = async (list: ListedChange[]) => {
-    for (const c of list) thread.alerts[c.alert.fingerprint] = c.kind === 'firing' ? 'f' : 'r';
+    for (const c of list) thread.alerts[alertKey(c.alert.fingerprint)] = c.kind === 'firing' ? 'f' : 'r';
     thread.updatedAt = now.getTime();
     await store.put(thread);
   };
@@ -121,7 +140,7 @@ export async function notifyGroup(batch: GroupBatch, deps: NotifierDeps): Promis
     labels: c.alert.labels,
     startsAt: c.alert.startsAt,
     ...(c.kind === 'resolved' ? { endsAt: c.alert.endsAt } : {}),
-    fingerprint: c.alert.fingerprint,
+    fingerprint: alertKey(c.alert.fingerprint),
     receivedAt: batch.receivedAt,
   });
 

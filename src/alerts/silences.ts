@@ -1,7 +1,8 @@
 // Alertmanager silences over API v2, straight from the bot (no hosted relay).
 // One attempt per call with a timeout: the caller is a Slack button or a window
 // tick, and both are better served by a clear error now than by a retry loop.
-import type { GettableAlert, Matcher, PostableSilence, Silence, SilenceState } from "./alertmanager-types.ts";
+import { parse as parseYaml } from "yaml";
+import type { AlertGroup, GettableAlert, Matcher, PostableSilence, Silence, SilenceState } from "./alertmanager-types.ts";
 
 export type { Matcher, Silence, SilenceState } from "./alertmanager-types.ts";
 
@@ -160,6 +161,52 @@ export class SilencesClient {
       throw new AlertmanagerError("invalid-response", `Alertmanager at ${this.#shownBase} answered GET /api/v2/alerts with something that is not a list`);
     }
     return body.filter((a): a is GettableAlert => typeof a === "object" && a !== null && typeof (a as { fingerprint?: unknown }).fingerprint === "string");
+  }
+
+  /**
+   * Alertmanager's aggregation groups now (GET /api/v2/alerts/groups), every state included: what
+   * it would notify about, for reconciling the alert threads with it.
+   */
+  async alertGroups(): Promise<AlertGroup[]> {
+    const body = await this.#request("GET", "api/v2/alerts/groups");
+    if (!Array.isArray(body)) {
+      throw new AlertmanagerError("invalid-response", `Alertmanager at ${this.#shownBase} answered GET /api/v2/alerts/groups with something that is not a list`);
+    }
+    return body.filter(isRecord).flatMap((g): AlertGroup[] => {
+      const receiver = isRecord(g["receiver"]) && typeof g["receiver"]["name"] === "string" ? g["receiver"]["name"] : undefined;
+      if (receiver === undefined || !isRecord(g["labels"]) || !Array.isArray(g["alerts"])) return [];
+      const labels = Object.fromEntries(Object.entries(g["labels"]).filter((e): e is [string, string] => typeof e[1] === "string"));
+      const alerts = g["alerts"].filter((a): a is GettableAlert => isRecord(a) && typeof a["fingerprint"] === "string" && isRecord(a["labels"]));
+      return [{ labels, receiver: { name: receiver }, alerts }];
+    });
+  }
+
+  /**
+   * The receivers in Alertmanager's configuration (GET /api/v2/status) with a webhook whose URL
+   * path is `path`: the ones that deliver to this bot.
+   */
+  async webhookReceivers(path: string): Promise<string[]> {
+    const body = await this.#request("GET", "api/v2/status");
+    const original = isRecord(body) && isRecord(body["config"]) ? body["config"]["original"] : undefined;
+    if (typeof original !== "string") return [];
+    let config: unknown;
+    try {
+      config = parseYaml(original);
+    } catch {
+      return [];
+    }
+    const receivers = isRecord(config) && Array.isArray(config["receivers"]) ? config["receivers"] : [];
+    return receivers.filter(isRecord).filter((r) => {
+      const hooks = Array.isArray(r["webhook_configs"]) ? r["webhook_configs"] : [];
+      return hooks.some((h) => {
+        if (!isRecord(h) || typeof h["url"] !== "string") return false;
+        try {
+          return new URL(h["url"]).pathname.replace(/\/+$/, "") === path;
+        } catch {
+          return false;
+        }
+      });
+    }).flatMap((r) => (typeof r["name"] === "string" ? [r["name"]] : []));
   }
 
   silenceUrl(id: string): string {

@@ -19,7 +19,7 @@ import { DEFAULT_PATTERNS, mergePatterns, parseCrashPatterns } from './classify.
 import type { SilencesClient } from './silences.ts';
 import type { AlertHooks, AlertThreads } from './hooks.ts';
 import { NotificationQueue } from './notification-queue.ts';
-import { mountWebhook } from './webhook-route.ts';
+import { mountWebhook, WEBHOOK_PATH } from './webhook-route.ts';
 import type { ThreadStore } from './thread-store.ts';
 import { ConfigMapThreadStore, MemoryThreadStore } from './thread-store.ts';
 import { BackupActivity } from './backup-activity.ts';
@@ -30,6 +30,8 @@ import { crashLoopMatcher, DiagnosisBudget, notifyGroup } from './group-notifier
 import { AlertPipeline } from './alert-pipeline.ts';
 import { watchChannels } from './channel-watch.ts';
 import { registerAlertMetrics } from './alert-metrics.ts';
+import type { Leadership } from '../leader.ts';
+import { Reconciler } from './reconcile.ts';
 
 export interface StartAlertsOptions {
   config: Config;
@@ -49,6 +51,10 @@ export interface StartAlertsOptions {
   concurrency?: number;
   /** Diagnoses per group round (default 3). */
   maxDiagnoses?: number;
+  /** Reconciling with Alertmanager runs on the leader only (default: this process is the leader). */
+  leadership?: Leadership;
+  /** How often the leader reconciles the threads with Alertmanager (default 5 min). */
+  reconcileIntervalMs?: number;
 }
 
 export interface Alerts {
@@ -64,7 +70,14 @@ export interface Alerts {
   addHooks(h: AlertHooks): void;
   /** Resolves when nothing is queued or being posted. */
   idle(): Promise<void>;
-  stop(): Promise<void>;
+  /** Present when ALERTMANAGER_URL is set. */
+  reconciler?: Reconciler;
+  /**
+   * Stops taking notifications (the webhook answers 503, /readyz fails, so Alertmanager retries
+   * elsewhere or later) and posts what was accepted until `graceMs` (default: the configured
+   * shutdown grace) has passed; what is left then is found again by the next start's reconcile.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export function startAlerts(o: StartAlertsOptions): Alerts {
@@ -117,6 +130,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
   });
 
   let stopping = false;
+  const seenReceivers = new Set<string>();
   if (!config.alerts.channel && config.alerts.routes.length === 0) {
     log.warn('alerts.channel is not set and there are no alerts.routes: POST /alertmanager is not mounted. Set alerts.channel to the channel alert threads go to.');
   } else if (!config.alerts.channel) {
@@ -127,7 +141,10 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
       server,
       token: env.alertmanagerWebhookToken,
       log,
-      offer: (p, at) => queue.offer(p, at),
+      offer: (p, at) => {
+        if (seenReceivers.size < 32) seenReceivers.add(p.receiver.slice(0, 128));
+        return queue.offer(p, at);
+      },
       stopping: () => stopping,
       onOutcome: (outcome) => counters.webhook.inc({ outcome }),
     })
@@ -136,6 +153,22 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
   if (config.alerts.watchChannels.length > 0) {
     watchChannels({ app: slack.app, channels: config.alerts.watchChannels, pattern: crashPattern, diagnoser, poster: slack.poster, ...(kube ? { kube } : {}), log, hooks: () => hooks });
     log.info({ channels: config.alerts.watchChannels }, 'watching channels for crash-loop alerts other integrations post');
+  }
+
+  const reconciler = silences && webhookMounted
+    ? new Reconciler({
+      source: { alertGroups: () => silences.alertGroups(), webhookReceivers: () => silences.webhookReceivers(WEBHOOK_PATH) },
+      store,
+      offer: (p) => queue.offer(p),
+      queueIdle: () => queue.depth === 0,
+      seenReceivers,
+      log,
+      ...(o.reconcileIntervalMs ? { intervalMs: o.reconcileIntervalMs } : {}),
+    })
+    : undefined;
+  if (reconciler) {
+    if (o.leadership) o.leadership.onChange((leader) => reconciler.leader(leader));
+    else reconciler.leader(true);
   }
 
   const threads: AlertThreads = {
@@ -155,10 +188,25 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
       hooks.push(h);
     },
     idle: () => pipeline.idle(),
-    async stop() {
+    ...(reconciler ? { reconciler } : {}),
+    async stop(opts = {}) {
       stopping = true;
-      // Give rounds under way a moment to finish, so their threads are recorded, then save the map.
-      await Promise.race([pipeline.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
+      server.stopTakingWork('shutting down: posting the alerts already accepted, taking no new ones');
+      reconciler?.stop();
+      // Everything answered 200 is posted, as long as the termination grace period allows.
+      const graceMs = opts.graceMs ?? config.env.shutdownGraceSeconds * 1000;
+      const left = queue.depth;
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        pipeline.idle().then(() => true),
+        new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); }),
+      ]);
+      clearTimeout(timer);
+      if (left > 0 || !drained) {
+        log.info({ drained, posted: left - queue.depth, left: queue.depth, graceMs }, drained
+          ? 'posted every alert accepted before the shutdown'
+          : 'shutdown grace period over with alerts still queued; the next start reconciles them with Alertmanager');
+      }
       pipeline.stop();
       await store.flush().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not save the alert thread map on shutdown'));
     },

@@ -89,9 +89,13 @@ export function mountWebhook(opts: WebhookOptions): boolean {
     const result = opts.offer(parsed.data, new Date());
     if (!result.accepted) {
       outcome('full');
-      log.warn({ depth: result.depth, groupKey: parsed.data.groupKey.slice(0, 200) }, 'alert queue is full; answered 503 so Alertmanager retries');
+      log.warn({ depth: result.depth, full: result.full, groupKey: parsed.data.groupKey.slice(0, 200) }, 'alert queue is full; answered 503 so Alertmanager retries');
       sendJson(res, 503, { ok: false, error: 'alert queue is full; retry later' }, { 'retry-after': '5' });
       return;
+    }
+    if (result.truncated) {
+      log.warn({ truncated: result.truncated, alerts: parsed.data.alerts.length, groupKey: parsed.data.groupKey.slice(0, 200) },
+        'an alert group is larger than the whole alert queue; the alerts beyond it are counted as truncated. Set max_alerts on the Alertmanager webhook receiver, or raise alerts.queueCapacity');
     }
     outcome('queued');
     sendJson(res, 200, { ok: true, queued: result.depth });

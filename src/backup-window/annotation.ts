@@ -22,7 +22,8 @@ export interface AnnotationInput {
 
 function podName(labels: Record<string, string>): string {
   const pod = labels['pod'] ?? '(no pod label)';
-  return escapeMrkdwn(labels['namespace'] ? `${labels['namespace']}/${pod}` : pod);
+  // Shown inside a code span: a backtick in the label must not close it.
+  return escapeMrkdwn((labels['namespace'] ? `${labels['namespace']}/${pod}` : pod).slice(0, 120).replace(/`/g, "'"));
 }
 
 /** "backup of media/plex running since 02:04 UTC" and friends; one line for the thread. */

@@ -7,7 +7,7 @@
 import type { Kube } from '../kube/client.ts';
 import { ConfigMapData } from '../kube/configmap-data.ts';
 import type { InstanceState, WindowsState, WindowStateStore } from './state.ts';
-import { prune } from './state.ts';
+import { encodeWindows, fitState, prune } from './state.ts';
 
 export const WINDOW_STATE_CONFIGMAP = 'backup-bot-windows';
 
@@ -30,8 +30,9 @@ export class ConfigMapWindowStore implements WindowStateStore {
       const state = decode(data);
       const result = change(state);
       prune(state, this.#now());
+      fitState(state);
       for (const k of Object.keys(data)) if (k.endsWith('.json')) delete data[k];
-      Object.assign(data, encode(state));
+      Object.assign(data, encodeWindows(state));
       return result;
     });
   }
@@ -51,10 +52,4 @@ function decode(data: Record<string, string> | undefined): WindowsState {
     }
   }
   return state;
-}
-
-function encode(state: WindowsState): Record<string, string> {
-  const byWindow: Record<string, Record<string, InstanceState>> = {};
-  for (const inst of Object.values(state)) (byWindow[inst.window] ??= {})[inst.id] = inst;
-  return Object.fromEntries(Object.entries(byWindow).map(([w, instances]) => [`${w}.json`, JSON.stringify(instances)]));
 }

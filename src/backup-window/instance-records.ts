@@ -7,6 +7,7 @@ import type { FiringAlert } from './firing-alerts.ts';
 import type { CrashAlertEvent } from './alert-hooks.ts';
 import type { InstanceState, ObservedAlert, WindowsState } from './state.ts';
 import { MAX_ALERTS } from './state.ts';
+import { alertKey, capText } from '../alerts/thread-store.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { WindowSettings } from './window-settings.ts';
 import { configHash, isWindowTransient } from './window-settings.ts';
@@ -41,27 +42,33 @@ function validTime(s: string | undefined): string | undefined {
   return Number.isNaN(t) || t <= 0 ? undefined : new Date(t).toISOString();
 }
 
+/** Label values kept in window state: Kubernetes names fit; anything longer is capped with a hash. */
+function labelsOf(target: ObservedAlert, labels: Record<string, string>): void {
+  for (const k of ['alertname', 'namespace', 'pod', 'container'] as const) {
+    if (labels[k]) target[k] = capText(labels[k]);
+  }
+}
+
 export function upsertAlert(rec: InstanceState, e: CrashAlertEvent, w: WindowSettings): ObservedAlert | undefined {
   const at = e.receivedAt.toISOString();
-  let a = rec.alerts[e.fingerprint];
+  const fingerprint = alertKey(e.fingerprint);
+  let a = rec.alerts[fingerprint];
   if (!a) {
     if (Object.keys(rec.alerts).length >= MAX_ALERTS) {
       rec.dropped = (rec.dropped ?? 0) + 1;
       return undefined;
     }
     a = {
-      fingerprint: e.fingerprint,
+      fingerprint,
       status: e.status,
       firstSeenAt: at,
       lastSeenAt: at,
       transient: isWindowTransient(w, e.labels['pod'], e.labels['namespace']),
       source: 'webhook',
     };
-    rec.alerts[e.fingerprint] = a;
+    rec.alerts[fingerprint] = a;
   }
-  for (const k of ['alertname', 'namespace', 'pod', 'container'] as const) {
-    if (e.labels[k]) a[k] = e.labels[k];
-  }
+  labelsOf(a, e.labels);
   a.channel = e.channel;
   a.threadTs = e.threadTs;
   a.source = 'webhook';
@@ -80,26 +87,25 @@ export function mergeMuted(rec: InstanceState, firing: FiringAlert[], now: Date)
   const muted = firing.filter((f) => f.silencedBy.some((s) => ids.has(s)));
   const seen = new Set<string>();
   for (const f of muted) {
-    seen.add(f.fingerprint);
-    let a = rec.alerts[f.fingerprint];
+    const fingerprint = alertKey(f.fingerprint);
+    seen.add(fingerprint);
+    let a = rec.alerts[fingerprint];
     if (!a) {
       if (Object.keys(rec.alerts).length >= MAX_ALERTS) {
         rec.dropped = (rec.dropped ?? 0) + 1;
         continue;
       }
-      a = { fingerprint: f.fingerprint, status: 'firing', firstSeenAt: at, lastSeenAt: at, transient: true, source: 'silenced' };
-      rec.alerts[f.fingerprint] = a;
+      a = { fingerprint, status: 'firing', firstSeenAt: at, lastSeenAt: at, transient: true, source: 'silenced' };
+      rec.alerts[fingerprint] = a;
     }
-    for (const k of ['alertname', 'namespace', 'pod', 'container'] as const) {
-      if (f.labels[k]) a[k] = f.labels[k];
-    }
+    labelsOf(a, f.labels);
     a.status = 'firing';
     a.lastSeenAt = at;
     delete a.resolvedAt;
   }
   // Gone from Alertmanager: recovered. Still there but no longer behind our silence (it ended at the
   // grace end, a moment before the close): still firing.
-  const current = new Set(firing.map((f) => f.fingerprint));
+  const current = new Set(firing.map((f) => alertKey(f.fingerprint)));
   for (const a of Object.values(rec.alerts)) {
     if (a.source === 'silenced' && a.status === 'firing' && !seen.has(a.fingerprint) && !current.has(a.fingerprint)) {
       a.status = 'resolved';
@@ -113,7 +119,7 @@ export function mergeMuted(rec: InstanceState, firing: FiringAlert[], now: Date)
  * "resolved" notification is still waiting out the route's group_interval.
  */
 export function resolveGone(rec: InstanceState, firing: FiringAlert[], now: Date): void {
-  const current = new Set(firing.map((f) => f.fingerprint));
+  const current = new Set(firing.map((f) => alertKey(f.fingerprint)));
   for (const a of Object.values(rec.alerts)) {
     if (a.status === 'firing' && !current.has(a.fingerprint)) {
       a.status = 'resolved';

@@ -114,3 +114,44 @@ export class MemoryWindowStore implements WindowStateStore {
     return result;
   }
 }
+
+/** The encoded state must stay below a ConfigMap's 1 MiB with room for its metadata. */
+export const MAX_STATE_BYTES = 900 * 1024;
+
+/** One ConfigMap key per window ("pbs.json"), so `kubectl get configmap -o yaml` stays readable. */
+export function encodeWindows(state: WindowsState): Record<string, string> {
+  const byWindow: Record<string, Record<string, InstanceState>> = {};
+  for (const inst of Object.values(state)) (byWindow[inst.window] ??= {})[inst.id] = inst;
+  return Object.fromEntries(Object.entries(byWindow).map(([w, instances]) => [`${w}.json`, JSON.stringify(instances)]));
+}
+
+function encodedBytes(state: WindowsState): number {
+  return Object.entries(encodeWindows(state)).reduce((n, [k, v]) => n + Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8'), 0);
+}
+
+/**
+ * Keeps the encoded state within `maxBytes` (UTF-8, as the API server counts): drops recorded
+ * alerts, resolved ones first, then the least recently seen, counting them in `dropped`; and if
+ * that is not enough, the oldest instances. A state that cannot be saved would never save again.
+ */
+export function fitState(state: WindowsState, maxBytes = MAX_STATE_BYTES): void {
+  let size = encodedBytes(state);
+  if (size <= maxBytes) return;
+  const candidates = Object.values(state)
+    .flatMap((inst) => Object.entries(inst.alerts).map(([key, a]) => ({ inst, key, a })))
+    .sort((x, y) => Number(x.a.status === 'firing') - Number(y.a.status === 'firing') || x.a.lastSeenAt.localeCompare(y.a.lastSeenAt));
+  for (const { inst, key, a } of candidates) {
+    if (size <= maxBytes) break;
+    size -= Buffer.byteLength(JSON.stringify(key), 'utf8') + Buffer.byteLength(JSON.stringify(a), 'utf8') + 2;
+    delete inst.alerts[key];
+    inst.dropped = (inst.dropped ?? 0) + 1;
+    // The estimate may drift (separators): measure again now and then.
+    if (size <= maxBytes) size = encodedBytes(state);
+  }
+  size = encodedBytes(state);
+  for (const inst of Object.values(state).sort((x, y) => x.start.localeCompare(y.start))) {
+    if (size <= maxBytes) break;
+    delete state[inst.id];
+    size = encodedBytes(state);
+  }
+}

@@ -4,7 +4,7 @@
  * and is escalated to the configured user group.
  */
 import type { Block, Reply } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { escapeMrkdwn, inlineCode, untrustedLine } from '../reply.ts';
 import type { InstanceState, ObservedAlert } from './state.ts';
 import { clockIn, windowRange } from './time-text.ts';
 
@@ -23,7 +23,7 @@ export interface SummaryInput {
 
 export function alertName(a: ObservedAlert): string {
   const pod = a.pod ? (a.namespace ? `${a.namespace}/${a.pod}` : a.pod) : a.fingerprint;
-  return `\`${escapeMrkdwn(pod)}\``;
+  return inlineCode(pod, 120);
 }
 
 function lines(list: ObservedAlert[], line: (a: ObservedAlert) => string): string {
@@ -59,7 +59,7 @@ export function summaryReply(s: SummaryInput): Reply {
     blocks.push({
       type: 'section',
       text: `:rotating_light: *Still crash-looping after the window: no longer transient.* ${who}please investigate:\n${lines(firing, (a) =>
-        `${alertName(a)}${a.alertname ? ` (${escapeMrkdwn(a.alertname)})` : ''} since ${clockIn(new Date(a.firstSeenAt), zone)}${a.transient ? '' : ', not a known-transient pod'}${a.channel && a.threadTs ? `, see its thread in <#${a.channel}>` : a.source === 'silenced' ? ', was muted by the window (Alertmanager notifies it now the silence is gone)' : ''}`)}${hint}`,
+        `${alertName(a)}${a.alertname ? ` (${untrustedLine(a.alertname, 100)})` : ''} since ${clockIn(new Date(a.firstSeenAt), zone)}${a.transient ? '' : ', not a known-transient pod'}${a.channel && a.threadTs ? `, see its thread in <#${a.channel}>` : a.source === 'silenced' ? ', was muted by the window (Alertmanager notifies it now the silence is gone)' : ''}`)}${hint}`,
     });
   }
   if (recovered.length > 0) {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { WindowConfig } from '../config.ts';
+import { DEFAULT_TRANSIENT_NAMESPACES } from '../config.ts';
 import { isTransientPod } from '../window/index.ts';
 
 /** The crash-loop alerts a mute window silences when `alertNames` is not configured. */
@@ -16,11 +17,18 @@ export interface WindowSettings extends Omit<WindowConfig, 'alertNames'> {
   alertNames: readonly string[];
 }
 
-/** Windows from the configuration; `alertNames` from the window, else the caller's, else the default. */
+/**
+ * Windows from the configuration; `alertNames` from the window, else the caller's, else the default;
+ * `namespaces` never empty (the schema refuses an empty list; a window built in code gets kube-system).
+ */
 export function windowSettings(windows: readonly WindowConfig[], alertNames?: readonly string[]): WindowSettings[] {
   return windows.map((w) => {
     const own = w.alertNames;
-    return { ...w, alertNames: own && own.length > 0 ? own : alertNames && alertNames.length > 0 ? alertNames : DEFAULT_CRASH_ALERT_NAMES };
+    return {
+      ...w,
+      namespaces: w.namespaces.length > 0 ? w.namespaces : DEFAULT_TRANSIENT_NAMESPACES,
+      alertNames: own && own.length > 0 ? own : alertNames && alertNames.length > 0 ? alertNames : DEFAULT_CRASH_ALERT_NAMES,
+    };
   });
 }
 
@@ -41,9 +49,8 @@ export function configHash(w: WindowSettings): string {
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 12);
 }
 
-/** Whether a pod (and its namespace, when the window restricts namespaces) is one of the window's known transients. */
+/** Whether a pod in a namespace is one of the window's known transients (its patterns, in its namespaces). */
 export function isWindowTransient(w: WindowSettings, pod: string | undefined, namespace: string | undefined): boolean {
-  if (!pod) return false;
-  if (w.namespaces.length > 0 && (!namespace || !w.namespaces.includes(namespace))) return false;
+  if (!pod || !namespace || !w.namespaces.includes(namespace)) return false;
   return isTransientPod(w.transientPods, pod);
 }

@@ -29,16 +29,15 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The silence's matchers; it always names its namespaces, so it never mutes a tenant's pod of the same name. */
 export function windowMatchers(w: WindowSettings): Matcher[] {
-  const matchers: Matcher[] = [
+  if (w.namespaces.length === 0) throw new Error(`window ${w.name} has no namespaces: refusing a silence for every namespace`);
+  return [
     { name: 'alertname', value: w.alertNames.map(escapeRegex).join('|'), isRegex: true, isEqual: true },
     // Grouped so a pattern with its own "|" cannot widen its neighbours; Alertmanager anchors the whole value.
     { name: 'pod', value: w.transientPods.map((p) => `(?:${p})`).join('|'), isRegex: true, isEqual: true },
+    { name: 'namespace', value: w.namespaces.map(escapeRegex).join('|'), isRegex: true, isEqual: true },
   ];
-  if (w.namespaces.length > 0) {
-    matchers.push({ name: 'namespace', value: w.namespaces.map(escapeRegex).join('|'), isRegex: true, isEqual: true });
-  }
-  return matchers;
 }
 
 /** The silence for `instance`: from now until the end of its grace period. */

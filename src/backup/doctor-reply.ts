@@ -1,6 +1,6 @@
 /** DoctorResult → one Reply: a line per check, the findings, and the commands that fix them. */
 import type { Block, Reply } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { escapeMrkdwn, untrustedLine } from '../reply.ts';
 import { rfc3339 } from './objects.ts';
 import type { CheckId, DoctorResult, Finding } from './doctor.ts';
 import { joinWithin } from './status-reply.ts';
@@ -37,7 +37,7 @@ export function renderDoctor(result: DoctorResult, opts: { now: number; server?:
     blocks.push({ type: 'code', text: escapeMrkdwn(joinWithin(commands, '\n', CODE_BUDGET, (n) => `# …and ${n} more commands`)) });
   }
   const context = [`Checked live at ${rfc3339(opts.now)}${opts.server ? ` against ${opts.server}` : ''} · from the VolSync and Backrest runbooks`];
-  for (const s of result.skipped) context.push(`:warning: ${escapeMrkdwn(s.slice(0, 400))}`);
+  for (const s of result.skipped) context.push(`:warning: ${untrustedLine(s, 400)}`);
   blocks.push({ type: 'context', elements: context });
   const counts = CHECKS.filter((c) => byCheck.get(c.id)?.length).map((c) => `${byCheck.get(c.id)!.length} ${c.what}`);
   return {

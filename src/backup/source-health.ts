@@ -9,6 +9,7 @@ import type { Inventory } from './inventory.ts';
 import type { Job, LonghornVolume, Pod, Pvc, ReplicationSource } from './objects.ts';
 import { condition, jobNameOf, key, ms, nameOf, namespaceOf, rfc3339, sourceJobName } from './objects.ts';
 import { parseGoDuration } from '../restic/go-duration.ts';
+import { inlineCode, untrustedLine } from '../reply.ts';
 
 export type SourceState = 'failing' | 'overdue' | 'running' | 'paused' | 'healthy';
 export const STATE_ORDER: SourceState[] = ['failing', 'overdue', 'running', 'paused', 'healthy'];
@@ -183,26 +184,26 @@ export function evaluateSource(rs: ReplicationSource, ix: Index, now: number): S
   const stuckPods = pods.filter((p) => isStuck(p, now));
   for (const p of stuckPods) {
     const since = podSince(p);
-    causes.push({ kind: 'mover-stuck', text: `Mover pod \`${nameOf(p)}\` stuck in ${podPhase(p)} for ${since ? humanDuration(now - since) : 'a while'}.` });
+    causes.push({ kind: 'mover-stuck', text: `Mover pod \`${nameOf(p)}\` stuck in ${untrustedLine(podPhase(p), 120)} for ${since ? humanDuration(now - since) : 'a while'}.` });
   }
   const failedPod = pods.find((p) => p.status?.phase === 'Failed');
   if (failedPod && result !== 'Failed') {
-    causes.push({ kind: 'mover-failed', text: `Mover pod \`${nameOf(failedPod)}\` ${podPhase(failedPod)}.` });
+    causes.push({ kind: 'mover-failed', text: `Mover pod \`${nameOf(failedPod)}\` ${untrustedLine(podPhase(failedPod), 120)}.` });
   }
   const backoff = job?.spec?.backoffLimit;
   if (job && backoff !== undefined && (job.status?.failed ?? 0) >= backoff && backoff > 0) {
     causes.push({ kind: 'job-backoff', text: `Mover Job \`${jobName}\` reached its backoff limit (${job.status?.failed} failed pods).` });
   }
   if (pvcName && !pvc && ix.pvcs.size > 0) {
-    causes.push({ kind: 'pvc-missing', text: `Source PVC \`${pvcName}\` does not exist in ${namespace}.` });
+    causes.push({ kind: 'pvc-missing', text: `Source PVC ${inlineCode(pvcName, 120)} does not exist in ${namespace}.` });
   }
   const robustness = volume?.status?.robustness;
   const vstate = volume?.status?.state;
   if (volume && (robustness === 'faulted' || robustness === 'unknown' || vstate === 'unknown')) {
     causes.push({
       kind: 'volume-faulted',
-      text: `Longhorn volume \`${volumeName}\` behind PVC \`${pvcName}\` is *${robustness === 'faulted' ? 'faulted' : 'unknown'}* (state ${vstate ?? 'unknown'}, robustness ${robustness ?? 'unknown'}).`,
-      hint: `\`kubectl get volumes.longhorn.io -n longhorn-system ${volumeName}\` to watch it recover (auto-salvage), or \`/backup doctor ${namespace}\` for the fix.`,
+      text: `Longhorn volume ${inlineCode(volumeName ?? '', 120)} behind PVC ${inlineCode(pvcName ?? '', 120)} is *${robustness === 'faulted' ? 'faulted' : 'unknown'}* (state ${untrustedLine(vstate ?? 'unknown', 40)}, robustness ${untrustedLine(robustness ?? 'unknown', 40)}).`,
+      hint: `${inlineCode(`kubectl get volumes.longhorn.io -n longhorn-system ${volumeName}`, 200)} to watch it recover (auto-salvage), or \`/backup doctor ${namespace}\` for the fix.`,
     });
   }
 

@@ -5,7 +5,7 @@
  * sources a summary that says how to narrow down.
  */
 import type { Block, Reply, Tone } from '../reply.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import { codeBlockText, inlineCode, untrustedLine } from '../reply.ts';
 import { humanDuration, relative } from './human-duration.ts';
 import { key, ms, nameOf, rfc3339 } from './objects.ts';
 import type { Pod } from './objects.ts';
@@ -67,30 +67,33 @@ function nextSyncText(h: SourceHealth, now: number): string {
 
 export function sourceFields(h: SourceHealth, now: number): string[] {
   return [
-    `*Schedule*\n${h.schedule ? `\`${escapeMrkdwn(h.schedule)}\`${h.scheduleInvalid ? ' (not understood)' : ''}` : 'manual trigger only'}`,
+    `*Schedule*\n${h.schedule ? `${inlineCode(h.schedule, 100)}${h.scheduleInvalid ? ' (not understood)' : ''}` : 'manual trigger only'}`,
     `*Last sync*\n${lastSyncText(h, now)}`,
-    `*Duration*\n${h.duration ? escapeMrkdwn(h.duration) : '—'}`,
+    `*Duration*\n${h.duration ? untrustedLine(h.duration, 60) : '—'}`,
     `*Next sync*\n${nextSyncText(h, now)}`,
-    `*Last result*\n${h.result ? escapeMrkdwn(h.result) : '—'}`,
+    `*Last result*\n${h.result ? untrustedLine(h.result, 60) : '—'}`,
   ];
+}
+
+/** A cause as mrkdwn: VolSync's own error message is outside text; the other causes are escaped where they are built. */
+function causeText(c: SourceHealth['causes'][number]): string {
+  return c.kind === 'sync-error' ? untrustedLine(c.text, CAUSE_MAX) : c.text;
 }
 
 function causeLines(h: SourceHealth, stuck: Map<string, string>, now: number): string[] {
   const lines: string[] = [];
   for (const c of h.causes) {
-    let text = c.text;
+    let text = causeText(c);
     if (c.kind === 'mover-stuck') {
       const pod = h.stuckPods.find((p) => text.includes(`\`${nameOf(p)}\``));
       const why = pod && stuck.get(key(pod));
-      if (why) text += ` ${escapeMrkdwn(clip(why, CAUSE_MAX))}`;
-    } else if (c.kind === 'sync-error') {
-      text = escapeMrkdwn(text);
+      if (why) text += ` ${untrustedLine(why, CAUSE_MAX)}`;
     }
     lines.push(`• ${clip(text, CAUSE_MAX + 200)}`);
     if (c.hint) lines.push(`   ${c.hint}`);
   }
   if (h.running && h.state !== 'running') lines.push(`• A sync is running${h.runningSince ? ` since ${relative(h.runningSince, now)}` : ''}.`);
-  if (h.manualPending) lines.push(`• Manual sync \`${escapeMrkdwn(clip(h.manualPending, 60))}\` requested, not finished yet.`);
+  if (h.manualPending) lines.push(`• Manual sync ${inlineCode(h.manualPending, 60)} requested, not finished yet.`);
   return lines;
 }
 
@@ -98,14 +101,14 @@ function problemBlocks(h: SourceHealth, data: StatusData, now: number): Block[] 
   const title = `${ICON[h.state]} *${id(h)}* · ${h.state}`;
   const text = clip([title, ...causeLines(h, data.stuck, now)].join('\n'), TEXT_BUDGET);
   const blocks: Block[] = [{ type: 'section', text, fields: sourceFields(h, now) }];
-  if (h.logTail) blocks.push({ type: 'code', text: escapeMrkdwn(h.logTail.length > LOG_MAX ? `…${h.logTail.slice(-LOG_MAX)}` : h.logTail) });
+  if (h.logTail) blocks.push({ type: 'code', text: codeBlockText(h.logTail, LOG_MAX + 1) });
   return blocks;
 }
 
 function shortCause(h: SourceHealth): string {
   const c = h.causes[0];
   if (!c) return h.state;
-  return c.text.replace(/\s+/g, ' ').slice(0, 140);
+  return clip(causeText(c).replace(/\s+/g, ' '), 140);
 }
 
 function perconaBlocks(p: PerconaReport, now: number): { blocks: Block[]; problem: boolean } {
@@ -115,7 +118,7 @@ function perconaBlocks(p: PerconaReport, now: number): { blocks: Block[]; proble
   ];
   for (const l of p.locks) lines.push(describeLock(l, now));
   const objLine = (kind: string, o: { metadata?: { namespace?: string; name?: string }; status?: { state?: string; stateDescription?: string } }) =>
-    `• ${kind} \`${o.metadata?.namespace}/${o.metadata?.name}\`: ${escapeMrkdwn(o.status?.state ?? 'New')}${o.status?.stateDescription ? `: ${escapeMrkdwn(clip(o.status.stateDescription, 200))}` : ''}`;
+    `• ${kind} \`${o.metadata?.namespace}/${o.metadata?.name}\`: ${untrustedLine(o.status?.state ?? 'New', 60)}${o.status?.stateDescription ? `: ${untrustedLine(o.status.stateDescription, 200)}` : ''}`;
   const details = [
     ...p.restores.running.map((r) => objLine('restore', r)),
     ...p.restores.failed.map((r) => objLine('restore', r)),
@@ -132,7 +135,7 @@ function footer(data: StatusData, server: string | undefined, now: number): Bloc
   const from = inv.from === 'cache' ? 'From the watch cache (kept current by watches)' : `Live from the API server${server ? ` at ${server}` : ''}`;
   const notes = [...data.notes];
   if (!inv.volumes && !data.notes.some((n) => /Longhorn/.test(n))) notes.push('Longhorn is not installed (volume health not checked)');
-  return { type: 'context', elements: [`${from} · ${rfc3339(now)}`, ...notes.map((n) => `:warning: ${escapeMrkdwn(clip(n, 400))}`)] };
+  return { type: 'context', elements: [`${from} · ${rfc3339(now)}`, ...notes.map((n) => `:warning: ${untrustedLine(n, 400)}`)] };
 }
 
 function toneOf(c: Record<SourceState, number>, perconaProblem: boolean): Tone {
@@ -202,7 +205,7 @@ export function renderStatus(data: StatusData, opts: { namespace?: string; now: 
 function podLine(p: Pod, now: number, stuck: Map<string, string>): string {
   const since = podSince(p);
   const why = stuck.get(key(p));
-  return `\`${nameOf(p)}\` ${podPhase(p)}${since ? `, ${humanDuration(now - since)}` : ''}${why ? `: ${escapeMrkdwn(clip(why, 300))}` : ''}`;
+  return `\`${nameOf(p)}\` ${untrustedLine(podPhase(p), 120)}${since ? `, ${humanDuration(now - since)}` : ''}${why ? `: ${untrustedLine(why, 300)}` : ''}`;
 }
 
 export function renderSourceDetail(data: StatusData, now: number): Reply {
@@ -211,10 +214,10 @@ export function renderSourceDetail(data: StatusData, now: number): Reply {
   const sync = status.conditions?.find((x) => x.type === 'Synchronizing');
   const fields = sourceFields(h, now);
   fields.push(`*Paused*\n${h.paused ? 'yes' : 'no'}`);
-  fields.push(`*Source PVC*\n${h.pvcName ? `\`${h.pvcName}\`${h.pvc ? ` (${h.pvc.status?.phase ?? 'unknown'})` : ' (not found)'}` : '—'}`);
+  fields.push(`*Source PVC*\n${h.pvcName ? `${inlineCode(h.pvcName, 120)}${h.pvc ? ` (${untrustedLine(h.pvc.status?.phase ?? 'unknown', 40)})` : ' (not found)'}` : '—'}`);
   if (h.volumeName) {
     const v = h.volume?.status;
-    fields.push(`*Longhorn volume*\n\`${h.volumeName}\`${h.volume ? `: ${v?.state ?? 'unknown'}, ${v?.robustness ?? 'unknown'}` : data.inventory.volumes ? ' (not a Longhorn volume)' : ''}`);
+    fields.push(`*Longhorn volume*\n${inlineCode(h.volumeName, 120)}${h.volume ? `: ${untrustedLine(v?.state ?? 'unknown', 40)}, ${untrustedLine(v?.robustness ?? 'unknown', 40)}` : data.inventory.volumes ? ' (not a Longhorn volume)' : ''}`);
   }
   const job = h.job;
   fields.push(`*Mover Job*\n${job ? `\`${nameOf(job)}\`: ${job.status?.active ?? 0} active, ${job.status?.failed ?? 0} failed, ${job.status?.succeeded ?? 0} succeeded` : 'none'}`);
@@ -222,7 +225,7 @@ export function renderSourceDetail(data: StatusData, now: number): Reply {
   if (sync) {
     const at = ms(sync.lastTransitionTime);
     const since = at !== undefined ? ` since ${relative(at, now)}` : '';
-    lines.push(`Synchronizing: *${sync.status}* (${escapeMrkdwn(sync.reason ?? '')})${since}${sync.message ? `: ${escapeMrkdwn(clip(sync.message, 300))}` : ''}`);
+    lines.push(`Synchronizing: *${untrustedLine(sync.status ?? '', 20)}* (${untrustedLine(sync.reason ?? '', 60)})${since}${sync.message ? `: ${untrustedLine(sync.message, 300)}` : ''}`);
   }
   if (h.pods.length) lines.push(`Mover pods: ${h.pods.slice(0, 5).map((p) => podLine(p, now, data.stuck)).join('; ')}`);
   const blocks: Block[] = [
@@ -230,11 +233,11 @@ export function renderSourceDetail(data: StatusData, now: number): Reply {
     { type: 'section', text: clip(lines.join('\n'), TEXT_BUDGET) },
     { type: 'fields', fields },
   ];
-  if (h.logTail) blocks.push({ type: 'code', text: escapeMrkdwn(h.logTail.length > LOG_MAX ? `…${h.logTail.slice(-LOG_MAX)}` : h.logTail) });
+  if (h.logTail) blocks.push({ type: 'code', text: codeBlockText(h.logTail, LOG_MAX + 1) });
   blocks.push(footer(data, undefined, now));
   const c = counts([h]);
   return {
-    text: `${id(h)}: ${h.state}${h.causes[0] ? `: ${h.causes[0].text.replace(/[*`]/g, '')}` : ''}`,
+    text: `${id(h)}: ${h.state}${h.causes[0] ? `: ${clip(causeText(h.causes[0]).replace(/[*`]/g, ''), 300)}` : ''}`,
     blocks,
     visibility: 'ephemeral',
     tone: toneOf(c, false),

@@ -124,6 +124,7 @@ export class HttpServer {
   #checks = new Map<string, ReadinessCheck>();
   #server: Server | undefined;
   #log: Logger;
+  #stopping: string | undefined;
 
   constructor(log: Logger, metrics?: Metrics) {
     this.#log = log;
@@ -138,6 +139,7 @@ export class HttpServer {
           failing[name] = (err as Error).message;
         }
       }
+      if (this.#stopping) failing['shutdown'] = this.#stopping;
       const ok = Object.keys(failing).length === 0;
       sendJson(res, ok ? 200 : 503, { ok, checks: [...this.#checks.keys()], failing });
     });
@@ -160,6 +162,11 @@ export class HttpServer {
       maxConcurrentUploads: opts.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS,
       uploading: 0,
     });
+  }
+
+  /** From now on /readyz answers 503 with `reason`: the process is shutting down and takes no new work. */
+  stopTakingWork(reason: string): void {
+    this.#stopping = reason;
   }
 
   /** A named check /readyz runs: returns undefined when ready, else why not. */

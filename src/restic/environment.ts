@@ -5,6 +5,8 @@
 // no Slack tokens — reaches restic, and keys VolSync would ignore (RESTIC_PASSWORD_COMMAND, which
 // would run a program of the Secret author's choosing) are ignored here too.
 
+import { registerSecret } from '../log.ts';
+
 export const REQUIRED_SECRET_KEYS = ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD'] as const;
 
 export const OPTIONAL_SECRET_KEYS: readonly string[] = [
@@ -113,4 +115,66 @@ export function buildResticEnvironment(
   env['RESTIC_REPOSITORY'] = options.repository;
   if (options.googleCredentialsFile !== undefined) env[GOOGLE_CREDENTIALS_KEY] = options.googleCredentialsFile;
   return env;
+}
+
+// The keys of restic's documented environment (restic.readthedocs.io, "Scripting: Environment
+// Variables") and of rclone's whose values are credentials. Everything else in a repository Secret
+// is a setting or a name (a region, a user name, `true`), which the log scrubber must not learn:
+// scrubbing is global, so a value like `true` or a Slack user ID would rewrite every later line.
+const CREDENTIAL_KEYS: ReadonlySet<string> = new Set([
+  'RESTIC_PASSWORD',
+  'RESTIC_REST_PASSWORD',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'ST_KEY',
+  'OS_PASSWORD',
+  'OS_APPLICATION_CREDENTIAL_SECRET',
+  'OS_AUTH_TOKEN',
+  'B2_ACCOUNT_KEY',
+  'AZURE_ACCOUNT_KEY',
+  'AZURE_ACCOUNT_SAS',
+  GOOGLE_CREDENTIALS_KEY,
+]);
+
+/** Whether a repository Secret key holds a credential (as opposed to a setting or a name). */
+export function isCredentialKey(key: string): boolean {
+  // rclone's obscured passwords and tokens: RCLONE_CONFIG_<REMOTE>_PASS, _PASSWORD, _TOKEN, _KEY, _SECRET….
+  if (key.startsWith('RCLONE_')) return /_(PASS|PASSWORD|PASSWORD2|TOKEN|KEY|SECRET|SECRET_ACCESS_KEY|ACCOUNT_KEY|CLIENT_SECRET|SAS_URL)$/.test(key);
+  return CREDENTIAL_KEYS.has(key) || key.startsWith('GOOGLE_') && /(KEY|SECRET|TOKEN|CREDENTIALS)/.test(key);
+}
+
+/** The password inside a repository URL (`rest:https://user:pw@host/`), which restic also echoes. */
+function urlPassword(repository: string): string | undefined {
+  const match = /^[a-z0-9]+:[a-z][a-z0-9+.-]*:\/\/[^/@:]*:([^/@]+)@/i.exec(repository);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return match[1];
+  }
+}
+
+/** The private key of a GCS service-account JSON, which an error may echo without the rest. */
+function serviceAccountKeys(json: string): string[] {
+  try {
+    const parsed = JSON.parse(json) as { private_key?: unknown };
+    if (typeof parsed.private_key !== 'string') return [];
+    return [parsed.private_key, ...parsed.private_key.split(/\r?\n/).filter((line) => !line.startsWith('-----'))];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Hands a repository Secret's credentials (only those: see CREDENTIAL_KEYS) to the log scrubber,
+ * so a credential that restic or an error echoes is never written to a log line.
+ */
+export function registerRepositoryCredentials(secret: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(secret)) {
+    if (!isCredentialKey(key)) continue;
+    registerSecret(value);
+    if (key === GOOGLE_CREDENTIALS_KEY) for (const part of serviceAccountKeys(value)) registerSecret(part);
+  }
+  const repository = secret['RESTIC_REPOSITORY'];
+  if (repository !== undefined) registerSecret(urlPassword(repository));
 }

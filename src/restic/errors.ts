@@ -1,6 +1,7 @@
 // Typed failures of a restic run. Each message is one line an operator can act on; the raw
 // (already redacted) stderr stays on the error for a collapsed "details" block, never in the message.
 import { describeHolder, parseLockHolder, type LockHolder } from './lock-holder.ts';
+import { escapeMrkdwn, untrustedLine } from '../reply.ts';
 
 export type ResticErrorKind =
   | 'missing-credentials'
@@ -75,8 +76,12 @@ const TLS = /x509:|certificate signed by unknown authority|certificate is (not v
 const AUTH_REJECTED =
   /unexpected HTTP response \((401|403)\)|\b(401|403) (Unauthorized|Forbidden)\b|AccessDenied|Access Denied|InvalidAccessKeyId|SignatureDoesNotMatch|AuthorizationFailure|AuthenticationFailed|bad credentials|invalid credentials/i;
 
+// Messages are mrkdwn shown in the channel; stderr is outside text (an S3 endpoint's error body,
+// a lock's hostname), so every piece of it is escaped and capped here, where it is interpolated.
+const STDERR_LINE_MAX = 300;
+
 function from(ctx: ResticErrorContext, keys: string): string {
-  return ctx.credentialsFrom ? `${keys} in ${ctx.credentialsFrom}` : keys;
+  return ctx.credentialsFrom ? `${keys} in ${escapeMrkdwn(ctx.credentialsFrom)}` : keys;
 }
 
 /**
@@ -99,7 +104,7 @@ export function resticErrorFor(
       );
     case 11: {
       const holder = parseLockHolder(stderr);
-      const who = holder ? describeHolder(holder) : 'another process holds a lock';
+      const who = holder ? untrustedLine(describeHolder(holder), STDERR_LINE_MAX) : 'another process holds a lock';
       return new ResticLockedError(
         `\`${ctx.command}\` failed: the repository is locked (${who}) — run \`/restic locks\` to see whether it is stale before unlocking.`,
         holder,
@@ -117,7 +122,7 @@ export function resticErrorFor(
   }
   const backend = backendErrorFor(stderr, ctx, details);
   if (backend) return backend;
-  const line = firstMeaningfulLine(stderr);
+  const line = untrustedLine(firstMeaningfulLine(stderr), STDERR_LINE_MAX);
   return new ResticError(
     'failed',
     `\`${ctx.command}\` failed (exit ${code}): ${line || 'no error message'}`,
@@ -137,7 +142,7 @@ export function backendErrorFor(
   ctx: ResticErrorContext,
   details: { exitCode: number | null; stderr: string; command: string },
 ): ResticError | undefined {
-  const line = backendLine(stderr);
+  const line = untrustedLine(backendLine(stderr), STDERR_LINE_MAX);
   if (TLS.test(stderr)) {
     return new ResticError(
       'backend-tls',
@@ -148,7 +153,7 @@ export function backendErrorFor(
   if (AUTH_REJECTED.test(stderr)) {
     return new ResticError(
       'backend-auth',
-      `\`${ctx.command}\` failed: the storage backend rejected the credentials (${line}) — check the backend keys (AWS_*, B2_*, AZURE_*, RESTIC_REST_*…)${ctx.credentialsFrom ? ` in ${ctx.credentialsFrom}` : ''}.`,
+      `\`${ctx.command}\` failed: the storage backend rejected the credentials (${line}) — check the backend keys (AWS_*, B2_*, AZURE_*, RESTIC_REST_*…)${ctx.credentialsFrom ? ` in ${escapeMrkdwn(ctx.credentialsFrom)}` : ''}.`,
       details,
     );
   }

@@ -85,7 +85,10 @@ function renderBlock(b: Block, seenActions: Set<string>): Record<string, unknown
       return [{ type: 'context', elements: els.map((e) => mrkdwn(e, LIMITS.contextText)) }];
     }
     case 'code': {
-      const body = truncateHead(b.text.replace(/```/g, "'''"), LIMITS.sectionText - 8);
+      // A backtick next to a fence would make four in a row, which ends the block early or late.
+      let body = truncateHead(b.text.replace(/```/g, "'''"), LIMITS.sectionText - 10);
+      if (body.startsWith('`')) body = ` ${body}`;
+      if (body.endsWith('`')) body = `${body} `;
       return [{ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${body}\`\`\`` } }];
     }
     case 'divider':

@@ -159,6 +159,12 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     if (body.type !== 'block_actions') return;
     const action = body.actions[0];
     if (!action || action.type !== 'button') return;
+    // Slack always sends a user and a response_url with a click; without them nothing could be
+    // checked or reported, so nothing is run.
+    if (typeof respond !== 'function' || typeof body.user?.id !== 'string') {
+      log.warn({ actionId: String(action.action_id).slice(0, 60) }, 'a button click arrived without a user or a response_url; ignored');
+      return;
+    }
     const actor = slackActor(body.user.id, body.user.name ?? body.user.username);
     const channel = body.channel?.id;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;

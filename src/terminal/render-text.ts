@@ -16,7 +16,12 @@ export function mrkdwnToText(s: string): string {
     // Emoji shortcodes (:warning:, :white_circle:) mean nothing in a terminal.
     .replace(/(^|[\s(]):[a-z][a-z0-9_+-]*[a-z0-9]:(?=[\s)]|$)\s?/gm, '$1')
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
-    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => spans[Number(i)] ?? '');
+    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => unescapeEntities(spans[Number(i)] ?? ''));
+}
+
+/** Slack's three entities back to characters: code is escaped for mrkdwn too, and a terminal shows it as typed. */
+function unescapeEntities(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 function blockToText(b: Block): string[] {
@@ -25,7 +30,7 @@ function blockToText(b: Block): string[] {
     case 'section': return [mrkdwnToText(b.text), ...(b.fields ?? []).map((f) => `  ${mrkdwnToText(f).replace(/\n/g, ' ')}`)];
     case 'fields': return b.fields.map((f) => `  ${mrkdwnToText(f).replace(/\n/g, ' ')}`);
     case 'context': return [mrkdwnToText(b.elements.join(' · '))];
-    case 'code': return b.text.split('\n').map((l) => `    ${l}`);
+    case 'code': return unescapeEntities(b.text).split('\n').map((l) => `    ${l}`);
     case 'divider': return [''];
     case 'actions': return [];
   }

@@ -1,7 +1,7 @@
 /**
  * The restic target of a ReplicationSource: the Secret its `spec.restic.repository` names (same
- * namespace), and its `spec.restic.customCA` written to a private file for `--cacert`. Every value
- * read is registered with the log scrubber; none goes into a message.
+ * namespace), and its `spec.restic.customCA` written to a private file for `--cacert`. Its
+ * credentials are registered with the log scrubber; no value goes into a message.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import type { Kube } from '../kube/client.ts';
 import { kubeErrorLine, statusCode } from '../kube/client.ts';
 import { UserError } from '../errors.ts';
-import { registerSecret } from '../log.ts';
-import { isSecretKey } from '../restic/redact.ts';
-import { REQUIRED_SECRET_KEYS } from '../restic/environment.ts';
+import { REQUIRED_SECRET_KEYS, registerRepositoryCredentials } from '../restic/environment.ts';
 import type { ResticTarget } from '../restic/run.ts';
 import type { ReplicationSource } from './source.ts';
 
@@ -87,7 +85,7 @@ export async function openRepository(kube: Kube, source: ReplicationSource): Pro
   if (!secretName) throw new UserError(`ReplicationSource \`${namespace}/${name}\` names no repository Secret (spec.restic.repository is empty): set it, then try again.`);
 
   const data = await readSecretData(kube, namespace, secretName, `ReplicationSource \`${namespace}/${name}\` takes its repository from Secret \`${secretName}\` (spec.restic.repository)`);
-  for (const [key, value] of Object.entries(data)) if (isSecretKey(key)) registerSecret(value);
+  registerRepositoryCredentials(data);
   const problem = secretProblem(namespace, secretName, data);
   if (problem) throw new UserError(problem);
 

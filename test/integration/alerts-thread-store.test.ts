@@ -67,4 +67,23 @@ describe('ConfigMapThreadStore on a real API server', { skip }, () => {
     const kept = (await stored('capped')).map((r) => r.groupKey).sort();
     assert.deepEqual(kept, ['g10', 'g11', 'g7', 'g8', 'g9']);
   });
+
+  it('multibyte and huge labels never push the ConfigMap past 1 MiB: every save lands, the newest groups are kept', { timeout: 120_000 }, async () => {
+    const s = store('huge');
+    let last = '';
+    for (let i = 0; i < 40; i++) {
+      const alerts: Record<string, 'f' | 'r'> = {};
+      // Fingerprints 2 KB of 4-byte emoji each, 500 of them; a group key of 30,000 CJK characters (90 KB).
+      for (let j = 0; j < 500; j++) alerts[`${'😀'.repeat(500)}-${i}-${j}`] = j % 3 ? 'f' : 'r';
+      last = `{}:{alertname="Storm", description="${'漢'.repeat(30_000)}", n="${i}"}`;
+      await s.put({ ...rec(last, `6.${i}`, alerts, Date.now() + i), receiver: 'bot', groupLabels: { alertname: 'Storm', description: 'ü'.repeat(50_000) } });
+      await s.flush(); // throws if the API server refused the write
+    }
+    const cm = await kube.core.readNamespacedConfigMap({ name: 'huge', namespace: NS });
+    const size = Buffer.byteLength(JSON.stringify(cm));
+    assert.ok(size < 1024 * 1024, `ConfigMap is ${size} bytes`);
+    const again = await store('huge').get(last);
+    assert.equal(again?.threadTs, '6.39', 'the newest group survives a restart');
+    assert.ok(Object.keys(again!.alerts).length > 0);
+  });
 });

@@ -11,6 +11,18 @@ import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { backupDoctor } from '../../src/backup/doctor.ts';
 import type { Reply } from '../../src/reply.ts';
 import { Fixtures, HOUR, iso, kubeFor, uniq } from './backup-fixtures.ts';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { kubeFromConfig, type Kube } from '../../src/kube/client.ts';
+
+/** The rules of the ClusterRole the bot is deployed with. */
+function deployedRules(): V1PolicyRule[] {
+  const docs = parseAllDocuments(readFileSync(new URL('../../deploy/rbac.yaml', import.meta.url), 'utf8')).map((d) => d.toJSON() as { kind?: string; rules?: V1PolicyRule[] });
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  assert.ok(role?.rules, 'deploy/rbac.yaml has a ClusterRole');
+  return role.rules;
+}
 
 const skip = await kubeUnavailableReason();
 const PASSWORD = 'doctor-test-restic-password-do-not-print';
@@ -139,6 +151,79 @@ describe('/backup doctor on a real API server', { skip }, () => {
     const r = await doctor(`${plain}-nope`);
     assert.equal(r.tone, 'error');
     assert.match(r.text, /There is no namespace `bbdr-plain-[0-9a-f]+-nope`/);
+  });
+
+  /** A service account with `rules` cluster-wide (and `roles` per namespace), seen through a real token. */
+  async function kubeAs(name: string, rules: V1PolicyRule[], roles: Array<{ namespace: string; rules: V1PolicyRule[] }> = []): Promise<Kube> {
+    const admin = kubeFor(harness.kubeconfigPath);
+    const rbac = rbacApi();
+    const sa = uniq(name);
+    await admin.core.createNamespacedServiceAccount({ namespace: labelled, body: { metadata: { name: sa } } });
+    const subjects = [{ kind: 'ServiceAccount', name: sa, namespace: labelled }];
+    await rbac.createClusterRole({ body: { metadata: { name: sa }, rules } });
+    clusterRoles.push(sa);
+    await rbac.createClusterRoleBinding({ body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects } });
+    for (const r of roles) {
+      await rbac.createNamespacedRole({ namespace: r.namespace, body: { metadata: { name: sa }, rules: r.rules } });
+      await rbac.createNamespacedRoleBinding({ namespace: r.namespace, body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects } });
+    }
+    const tr = await admin.core.createNamespacedServiceAccountToken({ namespace: labelled, name: sa, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    const base = new KubeConfig();
+    base.loadFromFile(harness.kubeconfigPath);
+    const cluster = base.getCurrentCluster()!;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [cluster], users: [{ name: sa, token: tr.status?.token ?? '' }], contexts: [{ name: 'sa', cluster: cluster.name, user: sa }], currentContext: 'sa' });
+    return kubeFromConfig(kc);
+  }
+  const clusterRoles: string[] = [];
+  function rbacApi(): RbacAuthorizationV1Api {
+    const kc = new KubeConfig();
+    kc.loadFromFile(harness.kubeconfigPath);
+    return kc.makeApiClient(RbacAuthorizationV1Api);
+  }
+  after(async () => {
+    if (!harness) return;
+    const rbac = rbacApi();
+    for (const name of clusterRoles) {
+      await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name }).catch(() => undefined);
+    }
+  });
+  const doctorAs = (kube: Kube, ns?: string): Promise<Reply> => backupDoctor({ kube, pvcLabel: 'backup=hourly', now: () => new Date() }, ns);
+
+  test('with the deployed RBAC (get Secrets by name, never list): the same Secret findings, no advice to grant list', async () => {
+    const rules = deployedRules();
+    const secretRules = rules.filter((r) => r.resources?.includes('secrets'));
+    assert.ok(secretRules.length > 0 && secretRules.every((r) => !r.verbs.includes('list') && !r.verbs.includes('watch') && !r.verbs.includes('*')), 'deploy/rbac.yaml never lists or watches Secrets');
+    const kube = await kubeAs('bbdr-deployed', rules);
+    for (const ns of [labelled, undefined]) {
+      const r = await doctorAs(kube, ns);
+      const t = JSON.stringify(r.blocks) + r.text;
+      assert.deepEqual(validateBlocks(renderBlocks(r).blocks), []);
+      assert.match(t, new RegExp(`Source \`${labelled}/media\` uses repository Secret \`media-volsync-secret\`, which does not exist`));
+      assert.match(t, new RegExp(`Repository Secret \`${labelled}/photos-volsync-secret\` of source \`photos\` has no \`RESTIC_PASSWORD\``));
+      assert.doesNotMatch(t, /data-volsync-secret` of source/);
+      assert.match(t, new RegExp(`PVC \`${labelled}/orphan\`.*the base secret \`volsync-rustfs-base\` is missing in \`${labelled}\` although the namespace is labelled`));
+      assert.doesNotMatch(t, /list Secrets|[Ss]ecrets? (is|are) forbidden|cannot list/);
+      for (const v of [PASSWORD, ACCESS_KEY, 's3:http://rustfs']) assert.ok(!t.includes(v), 'a secret value leaked');
+      if (ns) assert.match(t, /Repository Secrets missing or incomplete: 2 \(of 3 repository Secrets\)/);
+    }
+  });
+
+  test('a Secret the bot may not read is a finding for its source, not advice to grant cluster-wide list', async () => {
+    const withoutSecrets = deployedRules().map((r) => ({ ...r, resources: r.resources?.filter((x) => x !== 'secrets') })).filter((r) => (r.resources?.length ?? 1) > 0);
+    // get on the named Secrets of the namespace, except the data source's.
+    const kube = await kubeAs('bbdr-named', withoutSecrets, [{ namespace: labelled, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['photos-volsync-secret', 'media-volsync-secret', 'volsync-rustfs-base'] }] }]);
+    const r = await doctorAs(kube, labelled);
+    const t = JSON.stringify(r.blocks) + r.text;
+    assert.deepEqual(validateBlocks(renderBlocks(r).blocks), []);
+    assert.match(t, new RegExp(`Source \`${labelled}/data\` uses repository Secret \`data-volsync-secret\`, which the bot may not read \\(403`));
+    assert.match(t, new RegExp(`kubectl auth can-i get secret/data-volsync-secret -n ${labelled} --as=system:serviceaccount:`));
+    assert.match(t, new RegExp(`Source \`${labelled}/media\` uses repository Secret \`media-volsync-secret\`, which does not exist`));
+    assert.match(t, new RegExp(`Repository Secret \`${labelled}/photos-volsync-secret\` of source \`photos\` has no \`RESTIC_PASSWORD\``));
+    assert.match(t, /Repository Secrets missing or incomplete: 3 \(of 3 repository Secrets\)/);
+    assert.doesNotMatch(t, /list Secrets|cannot list|Grant the bot's service account/);
+    for (const v of [PASSWORD, ACCESS_KEY, 's3:http://rustfs']) assert.ok(!t.includes(v), 'a secret value leaked');
   });
 
   test('all namespaces: one valid message', async () => {

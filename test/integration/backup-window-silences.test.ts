@@ -90,11 +90,15 @@ describe('a mute window against a real Alertmanager', { skip }, () => {
     assert.equal(new Date(s.endsAt).toISOString(), rec.graceEnd);
     assert.equal(rec.silence?.id, s.id);
 
-    await am.postAlerts([crashAlert('kube-scheduler-talos-monitor', 'kube-system'), crashAlert('plex-5d8c7b9f6d-abcde', 'media')]);
-    const alerts = await eventually('both alerts to be processed', () => am.getAlerts(), (as) => as.length === 2 && as.every((a) => a.status.state !== 'unprocessed'));
-    const byPod = Object.fromEntries(alerts.map((a) => [a.labels['pod'], a]));
-    assert.deepEqual(byPod['kube-scheduler-talos-monitor']?.status.silencedBy, [s.id]);
-    assert.deepEqual(byPod['plex-5d8c7b9f6d-abcde']?.status.silencedBy, []);
+    // The built-in patterns are kube-system's: the silence says so, and a tenant's etcd-0 stays loud.
+    assert.deepEqual(s.matchers.find((m) => m.name === 'namespace'), { name: 'namespace', value: 'kube-system', isRegex: true, isEqual: true });
+
+    await am.postAlerts([crashAlert('kube-scheduler-talos-monitor', 'kube-system'), crashAlert('plex-5d8c7b9f6d-abcde', 'media'), crashAlert('etcd-0', 'apps')]);
+    const alerts = await eventually('all alerts to be processed', () => am.getAlerts(), (as) => as.length === 3 && as.every((a) => a.status.state !== 'unprocessed'));
+    const byPod = Object.fromEntries(alerts.map((a) => [`${a.labels['namespace']}/${a.labels['pod']}`, a]));
+    assert.deepEqual(byPod['kube-system/kube-scheduler-talos-monitor']?.status.silencedBy, [s.id]);
+    assert.deepEqual(byPod['media/plex-5d8c7b9f6d-abcde']?.status.silencedBy, []);
+    assert.deepEqual(byPod['apps/etcd-0']?.status.silencedBy, []);
   });
 
   it('a restart inside the window finds the silence and creates none', async () => {
@@ -114,6 +118,7 @@ describe('a mute window against a real Alertmanager', { skip }, () => {
     assert.notEqual(list[0]!.id, old.id);
     assert.equal((await silences.get(old.id)).status.state, 'expired');
     assert.equal(list[0]!.matchers.find((m) => m.name === 'pod')?.value, '(?:kube-scheduler-.*)|(?:kube-controller-manager-.*)');
+    assert.equal(list[0]!.matchers.find((m) => m.name === 'namespace')?.value, 'kube-system');
     const scheduler = await eventually('the alert to be muted by the new silence', () => am.getAlerts({ labels: { pod: 'kube-scheduler-talos-monitor' } }), (as) => as[0]?.status.silencedBy.includes(list[0]!.id) === true);
     assert.equal(scheduler.length, 1);
   });

@@ -126,3 +126,26 @@ describe('POST /alertmanager', () => {
     assert.match(lines.join('\n'), /ALERTMANAGER_WEBHOOK_TOKEN is not set/);
   });
 });
+
+describe('POST /alertmanager when empty notifications fill the queue', () => {
+  let server: HttpServer;
+  let url: string;
+  const queue = new NotificationQueue({ capacity: 3 });
+
+  before(async () => {
+    server = new HttpServer(log);
+    mountWebhook({ server, token: TOKEN, log, offer: (p, at) => queue.offer(p, at) });
+    url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}/alertmanager`;
+  });
+  after(() => server.close());
+
+  it('each empty group takes a place: the fourth is answered 503 so Alertmanager retries', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body(`empty-${i}`, []) });
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 503, 503]);
+  });
+});

@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseEnv, parseFileConfig } from '../../src/config.ts';
+import { isWindowTransient, windowSettings } from '../../src/backup-window/window-settings.ts';
+import { windowMatchers } from '../../src/backup-window/window-silence.ts';
 
 test('defaults include the pbs window, daily 02:00-03:30 UTC, annotate, with the control-plane pods', () => {
   const c = parseFileConfig({}, 'test');
@@ -75,4 +77,33 @@ test('the mode follows the tokens present, and required secrets are named when m
   assert.throws(() => parseEnv({ PORT: 'eighty' }), /PORT: expected a port number/);
   assert.throws(() => parseEnv({ SLACK_BOT_TOKEN: 'xoxp-1', SLACK_APP_TOKEN: 'xapp-1' }), /SLACK_BOT_TOKEN: expected a bot token starting with xoxb-/);
   assert.equal(parseEnv({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slackApiUrl, 'http://127.0.0.1:9/api/');
+});
+
+test('the built-in transient patterns cover kube-system only: an application\'s etcd-0 is not a known transient', () => {
+  const [w] = windowSettings(parseFileConfig({}, 'test').windows);
+  assert.deepEqual(w!.namespaces, ['kube-system']);
+  assert.equal(isWindowTransient(w!, 'etcd-0', 'apps'), false);
+  assert.equal(isWindowTransient(w!, 'etcd-0', undefined), false);
+  assert.equal(isWindowTransient(w!, 'etcd-0', 'kube-system'), true);
+  assert.equal(isWindowTransient(w!, 'kube-scheduler-talos-monitor', 'kube-system'), true);
+  // A window that names its own patterns and no namespaces gets the same default.
+  const [custom] = windowSettings(parseFileConfig({ windows: [{ name: 'pbs', start: '02:00', end: '03:30', transientPods: ['etcd-.*'] }] }, 'test').windows);
+  assert.equal(isWindowTransient(custom!, 'etcd-0', 'apps'), false);
+  assert.equal(isWindowTransient(custom!, 'etcd-0', 'kube-system'), true);
+});
+
+test('a mute window\'s silence always carries the namespaces it is for', () => {
+  const [byDefault] = windowSettings(parseFileConfig({ windows: [{ name: 'pbs', start: '02:00', end: '03:30', mode: 'mute' }] }, 'test').windows);
+  assert.deepEqual(windowMatchers(byDefault!).find((m) => m.name === 'namespace'), { name: 'namespace', value: 'kube-system', isRegex: true, isEqual: true });
+  const [several] = windowSettings(parseFileConfig({ windows: [{ name: 'pbs', start: '02:00', end: '03:30', mode: 'mute', namespaces: ['kube-system', 'monitoring'] }] }, 'test').windows);
+  assert.deepEqual(windowMatchers(several!).find((m) => m.name === 'namespace'), { name: 'namespace', value: 'kube-system|monitoring', isRegex: true, isEqual: true });
+});
+
+test('an empty namespaces list is refused: it would make every namespace\'s crash loops "transient"', () => {
+  assert.throws(() => parseFileConfig({ windows: [{ name: 'pbs', start: '02:00', end: '03:30', namespaces: [] }] }, 'test'), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /windows\[0\]\.namespaces: .*kube-system/);
+    return true;
+  });
+  assert.throws(() => parseFileConfig({ windows: [{ name: 'pbs', start: '02:00', end: '03:30', namespaces: ['Not A Namespace'] }] }, 'test'), /windows\[0\]\.namespaces\[0\]: expected a Kubernetes namespace name/);
 });
