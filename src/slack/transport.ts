@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { CommandSet } from '../command/dispatch.ts';
 import { dispatch, dispatchAction } from '../command/dispatch.ts';
+import { SlackUserZones } from './user-zones.ts';
 import type { Actor, CommandContext, Services } from '../command/context.ts';
 import type { Reply } from '../reply.ts';
 import { errorReply } from '../reply.ts';
@@ -79,6 +80,14 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
   if (env.mode === 'socket') ackEveryEnvelope(app);
   const poster = new ChannelPoster(app.client);
   const services: Services = { ...opts.services, slack: { client: app.client, poster } };
+  // What a handler needs to render for a Slack user travels on the actor.
+  const zones = new SlackUserZones(app.client, log);
+  const slackActor = (id: string, name: string | undefined): Actor => ({
+    id, via: 'slack', buttons: true,
+    ...(name ? { name } : {}),
+    mention: (person = { id }) => `<@${person.id}>`,
+    timeZone: () => zones.of(id),
+  });
 
   const contextFor = (actor: Actor, channel: string | undefined, respond: RespondFn, threadOf: () => string | undefined): CommandContext => ({
     actor,
@@ -122,7 +131,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
       }
       // Bolt's respond() tries once; a Slack 5xx, 429 or timeout would lose the reply.
       const respond = retryingRespond(command.response_url);
-      const actor: Actor = { id: command.user_id, name: command.user_name, via: 'slack' };
+      const actor = slackActor(command.user_id, command.user_name);
       const channel = command.channel_id;
       // Slack always sends a string; anything else is treated as no text rather than failing the reply.
       const text = typeof command.text === 'string' ? command.text : '';
@@ -160,7 +169,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
       return;
     }
     const respond = retryingRespond(body.response_url);
-    const actor: Actor = { id: body.user.id, name: body.user.name ?? body.user.username, via: 'slack' };
+    const actor = slackActor(body.user.id, body.user.name ?? body.user.username);
     const channel = body.channel?.id;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;
     const threadTs = message?.thread_ts ?? message?.ts;

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { commandSet } from '../../src/command/dispatch.ts';
-import { resticActions, resticCommands } from '../../commands/restic.ts';
-import { REMOVE_ALL_ACTION } from '../../src/unlock/actions.ts';
-import { leaseName } from '../../src/unlock/repository-lease.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
+import { REMOVE_ALL_ACTION } from '../../commands/restic/actions.ts';
+import { leaseName } from '../../commands/restic/repository-lease.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
@@ -71,7 +71,7 @@ describe('restic hanging past its timeout', { skip, timeout: 300_000 }, () => {
   const ns = uniq('rhang');
   const cleanups: Array<() => Promise<void>> = [];
   const saved = process.env['RESTIC_BIN'];
-  const commands = commandSet([resticCommands()], resticActions({ removeAll: { moverStopWaitMs: 1500, moverPollMs: 250 } }));
+  const commands = commandSet([resticCommands({ removeAll: { moverStopWaitMs: 1500, moverPollMs: 250 } })]);
 
   before(async () => {
     harness = await kubeForTests();
