@@ -69,7 +69,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     const client = createWebClient(env.botToken, { slackApiUrl: env.slackApiUrl, log });
     groups = { members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [] };
   }
-  const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, groups, log });
+  const buttonChannels = [config.alerts.channel, ...config.alerts.routes.map((r) => r.channel), ...config.alerts.watchChannels, ...config.windows.map((w) => w.channel)]
+    .filter((c): c is string => typeof c === 'string');
+  const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, buttonChannels, groups, log });
   const kube = opts.kube ?? loadKube();
   if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
   else log.warn('no Kubernetes cluster is configured (no KUBECONFIG, ~/.kube/config or in-cluster service account); cluster commands will say so. Set KUBECONFIG, or run `npm run demo` for the local sample cluster.');

@@ -14,6 +14,7 @@ import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.
 import type { Block, Reply } from '../reply.ts';
 import { errorReply, escapeMrkdwn } from '../reply.ts';
 import { UserError } from '../errors.ts';
+import { approveAudited } from '../confirm/confirmations.ts';
 import { humanDuration } from './human-duration.ts';
 import { VOLSYNC_MISSING, listSources, withTimeout } from './inventory.ts';
 import type { Pod, ReplicationSource } from './objects.ts';
@@ -262,7 +263,7 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, deps: 
     return { ephemeral: errorReply(denied) };
   }
   if (!kube) return { ephemeral: errorReply(NO_CLUSTER) };
-  const approval = await confirmations.approve(input.value, input.actor, { action: RUN_AUDIT_ACTION });
+  const approval = await approveAudited(confirmations, audit, { id: input.value, actor: input.actor, expect: { action: RUN_AUDIT_ACTION }, channel: input.channel });
   const rec = approval.record;
   const namespace = rec.data.namespace ?? rec.target.split('/')[0] ?? '';
   const name = rec.data.name ?? rec.target.split('/')[1] ?? '';

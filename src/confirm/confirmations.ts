@@ -6,6 +6,7 @@
  * replayed against another replica.
  */
 import { randomBytes } from 'node:crypto';
+import type { AuditLog } from '../audit.ts';
 import type { Actor } from '../command/context.ts';
 import { UserError } from '../errors.ts';
 import type { Kube } from '../kube/client.ts';
@@ -113,6 +114,15 @@ export interface CreateConfirmation {
   data?: Record<string, string>;
 }
 
+/** Why approve() said no: the audit record's outcome comes from the code, not the message. */
+export class ConfirmationRefused extends UserError {
+  readonly outcome: 'expired' | 'refused';
+  constructor(message: string, outcome: 'expired' | 'refused' = 'refused') {
+    super(message);
+    this.outcome = outcome;
+  }
+}
+
 export type ApproveResult = { status: 'approved'; record: ConfirmationRecord } | { status: 'waiting'; record: ConfirmationRecord };
 
 export class Confirmations {
@@ -155,23 +165,23 @@ export class Confirmations {
    * or when the same person tries to approve twice.
    */
   async approve(id: string, actor: Actor, expect: { action: string; digest?: string }): Promise<ApproveResult> {
-    if (!/^[A-Za-z0-9_-]{10,64}$/.test(id)) throw new UserError('That confirmation is not valid. Run the command again.');
+    if (!/^[A-Za-z0-9_-]{10,64}$/.test(id)) throw new ConfirmationRefused('That confirmation is not valid. Run the command again.');
     const now = this.#now();
     let waiting = false;
     const record = await this.#store.update(id, (rec) => {
-      if (!rec) throw new UserError('That confirmation is unknown (or from another cluster). Run the command again.');
+      if (!rec) throw new ConfirmationRefused('That confirmation is unknown (or from another cluster). Run the command again.');
       if (rec.action !== expect.action || (expect.digest !== undefined && rec.digest !== expect.digest)) {
-        throw new UserError('That confirmation does not match this request. Nothing was done; run the command again.');
+        throw new ConfirmationRefused('That confirmation does not match this request. Nothing was done; run the command again.');
       }
       if (rec.state === 'approved') {
-        throw new UserError(`Already confirmed by ${rec.approvals.map((a) => `<@${a.id}>`).join(' and ')}: a confirmation works once. Nothing more was done.`);
+        throw new ConfirmationRefused(`Already confirmed by ${rec.approvals.map((a) => `<@${a.id}>`).join(' and ')}: a confirmation works once. Nothing more was done.`);
       }
-      if (rec.state === 'cancelled') throw new UserError('That request was cancelled. Run the command again if it is still needed.');
+      if (rec.state === 'cancelled') throw new ConfirmationRefused('That request was cancelled. Run the command again if it is still needed.');
       if (new Date(rec.expiresAt).getTime() <= now.getTime()) {
-        throw new UserError(`That confirmation expired at ${rec.expiresAt.slice(11, 16)} UTC. Nothing was done; run the command again to see fresh evidence.`);
+        throw new ConfirmationRefused(`That confirmation expired at ${rec.expiresAt.slice(11, 16)} UTC. Nothing was done; run the command again to see fresh evidence.`, 'expired');
       }
       if (rec.approvals.some((a) => a.id === actor.id)) {
-        throw new UserError('You have already approved this. A second, different operator must approve it too.');
+        throw new ConfirmationRefused('You have already approved this. A second, different operator must approve it too.');
       }
       const approvals = [...rec.approvals, { id: actor.id, name: actor.name, at: now.toISOString() }];
       waiting = approvals.length < rec.approvalsNeeded;
@@ -190,5 +200,24 @@ export class Confirmations {
 
   get(id: string): Promise<ConfirmationRecord | undefined> {
     return this.#store.get(id);
+  }
+}
+
+/**
+ * `approve`, with every refusal (unknown, altered, already answered, cancelled, expired, the same
+ * approver twice) left in the audit log before it reaches the user.
+ */
+export async function approveAudited(
+  confirmations: Confirmations,
+  audit: AuditLog,
+  a: { id: string; actor: Actor; expect: { action: string; digest?: string }; channel?: string },
+): Promise<ApproveResult> {
+  try {
+    return await confirmations.approve(a.id, a.actor, a.expect);
+  } catch (err) {
+    if (err instanceof ConfirmationRefused) {
+      audit.record({ actor: a.actor, action: a.expect.action, target: 'confirmation', channel: a.channel, outcome: err.outcome, detail: err.message.slice(0, 300) });
+    }
+    throw err;
   }
 }

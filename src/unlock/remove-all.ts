@@ -7,6 +7,7 @@
  * --remove-all`, check that none remains, and resume the source — always, also after a failure.
  */
 import type { ActionInput, ActionResult, CommandContext, Actor } from '../command/context.ts';
+import { approveAudited } from '../confirm/confirmations.ts';
 import type { ConfirmationRecord } from '../confirm/confirmations.ts';
 import type { Kube } from '../kube/client.ts';
 import { kubeErrorLine } from '../kube/client.ts';
@@ -325,15 +326,7 @@ export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, 
   }
   if (!kube) return { ephemeral: errorReply(NO_CLUSTER) };
   const { id, digest } = parseConfirmationValue(input.value);
-  let approval;
-  try {
-    approval = await confirmations.approve(id, input.actor, { action: REMOVE_ALL_AUDIT, digest });
-  } catch (err) {
-    if (err instanceof UserError) {
-      audit.record({ actor: input.actor, action: REMOVE_ALL_AUDIT, target: 'confirmation', channel: input.channel, outcome: /expired/.test(err.message) ? 'expired' : 'refused', detail: err.message.slice(0, 300) });
-    }
-    throw err;
-  }
+  const approval = await approveAudited(confirmations, audit, { id, actor: input.actor, expect: { action: REMOVE_ALL_AUDIT, digest }, channel: input.channel });
   const rec = approval.record;
   const target = rec.target;
   const requester = actorOf(rec);

@@ -11,6 +11,7 @@ import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.
 import type { Block, Reply } from '../reply.ts';
 import { errorReply, escapeMrkdwn } from '../reply.ts';
 import { UserError } from '../errors.ts';
+import { approveAudited } from '../confirm/confirmations.ts';
 import { formatAge } from '../restic/index.ts';
 import { VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { who } from './render.ts';
@@ -192,7 +193,7 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
     return { ephemeral: errorReply(denied) };
   }
   if (!kube) return { ephemeral: errorReply('No Kubernetes cluster is configured.') };
-  const rec = (await confirmations.approve(input.value, input.actor, { action: VOLSYNC_UNLOCK_AUDIT })).record;
+  const rec = (await approveAudited(confirmations, audit, { id: input.value, actor: input.actor, expect: { action: VOLSYNC_UNLOCK_AUDIT }, channel: input.channel })).record;
   const namespace = rec.data['namespace'] ?? '';
   const name = rec.data['name'] ?? '';
   const target = `${namespace}/${name}`;
