@@ -30,6 +30,8 @@ import type { Kube } from './kube/client.ts';
 import { startAlerts } from './alerts/start-alerts.ts';
 import type { Alerts } from './alerts/start-alerts.ts';
 import { startBackupWindows } from '../schedules/backup-window.ts';
+import { kubeMoverSource } from './backup-window/mover-evidence.ts';
+import { cachedMoverPods } from './volsync/mover-pods.ts';
 import type { BackupWindows } from '../schedules/backup-window.ts';
 
 export interface Bot {
@@ -105,11 +107,14 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     slack = createSlackTransport({ config, log, server, metrics, commands, services });
     const transport = slack;
     server.readiness('slack', () => transport.notReady());
-    alerts = startAlerts({ config, log, server, metrics, commands, kube, slack, leadership: services.leadership });
+    // One mover lookup for the alert diagnosis and the window's annotation: a storm asks once.
+    const moverPods = kube ? cachedMoverPods(kube) : undefined;
+    alerts = startAlerts({ config, log, server, metrics, commands, kube, ...(moverPods ? { moverPods } : {}), slack, leadership: services.leadership });
     // Window ticks, silences and summaries run on the leader only (services.leadership).
     windows = startBackupWindows({
       services: { ...services, slack: { client: slack.client, poster: slack.poster } },
       threads: alerts.threads,
+      ...(moverPods ? { movers: kubeMoverSource(moverPods) } : {}),
       ...(alerts.silences ? { silences: alerts.silences } : {}),
     });
     alerts.addHooks(windows.hooks);

@@ -13,7 +13,11 @@ import { isDnsLabel } from './command/names.ts';
 const slackId = (prefix: string, what: string) =>
   z.string().regex(new RegExp(`^[${prefix}][A-Z0-9]{2,}$`), `expected a Slack ${what} ID such as ${prefix[0]}0123ABCD`);
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time "HH:MM", such as "02:00"');
+/** The message names what is expected and what was given (an unquoted 02:00 reaches us as a number). */
+const got = (expected: string) => ({ error: (iss: { input?: unknown }) => `${expected}; got ${JSON.stringify(iss.input)}` });
+
+const HHMM = 'expected a 24-hour time "HH:MM" (quoted in YAML), such as "02:00"';
+const hhmm = z.string(got(HHMM)).regex(/^([01]\d|2[0-3]):[0-5]\d$/, got(HHMM));
 
 const regex = z.string().min(1).refine((s) => {
   try {
@@ -24,7 +28,8 @@ const regex = z.string().min(1).refine((s) => {
   }
 }, 'expected a valid regular expression');
 
-const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const weekday = z.enum(WEEKDAYS, got(`expected one of the lowercase three-letter names ${WEEKDAYS.join(', ')}`));
 
 export const DEFAULT_TRANSIENT_PODS = ['kube-scheduler-.*', 'kube-controller-manager-.*', 'kube-apiserver-.*', 'etcd-.*'];
 /** Where the control-plane pods of DEFAULT_TRANSIENT_PODS run; an application's `etcd-0` elsewhere is not a transient. */
@@ -32,10 +37,12 @@ export const DEFAULT_TRANSIENT_NAMESPACES = ['kube-system'];
 
 const namespaceName = z.string().refine(isDnsLabel, 'expected a Kubernetes namespace name such as "kube-system"');
 
+const GRACE = 'expected a whole number of minutes from 0 to 720';
+
 const windowSchema = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'expected a short lowercase name such as "pbs"'),
-  zone: z.string().default('UTC').refine((z) => IANAZone.isValidZone(z), 'expected an IANA time zone such as "UTC" or "Pacific/Auckland"'),
-  days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
+  name: z.string(got('expected a short lowercase name such as "pbs"')).regex(/^[a-z0-9][a-z0-9-]{0,40}$/, got('expected a short lowercase name such as "pbs"')),
+  zone: z.string().default('UTC').refine((z) => IANAZone.isValidZone(z), got('expected an IANA time zone such as "UTC" or "Pacific/Auckland"')),
+  days: z.array(weekday).min(1, got(`expected at least one of ${WEEKDAYS.join(', ')} (the days the window starts on)`)).default([...WEEKDAYS]),
   start: hhmm,
   end: hhmm,
   mode: z.enum(['annotate', 'mute']).default('annotate'),
@@ -44,7 +51,7 @@ const windowSchema = z.object({
   namespaces: z.array(namespaceName)
     .min(1, 'expected at least one namespace, such as [kube-system]: the window\'s patterns must not match pods of every namespace')
     .default(DEFAULT_TRANSIENT_NAMESPACES),
-  graceMinutes: z.number().int().min(0).max(720).default(15),
+  graceMinutes: z.number(got(GRACE)).int(got(GRACE)).min(0, got(GRACE)).max(720, got(GRACE)).default(15),
   /** Alert names treated as crash loops by the window (mute silences, summary); default KubePodCrashLooping, HomelabPodCrashLooping, PodCrashLooping. */
   alertNames: z.array(z.string().min(1)).optional(),
   /** Where the window's summary goes; default alerts.channel. */

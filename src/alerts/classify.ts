@@ -5,6 +5,9 @@ import type { CrashPattern } from "./crash-pattern.ts";
 import { cleanLogLine, lastLines, pickErrorLines, truncate } from "./error-lines.ts";
 import { memoryPlus50, nextMemoryTier } from "./memory-tier.ts";
 import { DEFAULT_PATTERNS } from "./patterns.ts";
+import { parseMoverPodName } from "../volsync/mover-pods.ts";
+import { parseGoDuration } from "../restic/go-duration.ts";
+import { duration } from "../text.ts";
 
 export { crashPatternSchema, crashPatternsSchema, mergePatterns, parseCrashPatterns, KNOWN_VARIABLES } from "./crash-pattern.ts";
 export type { CrashPattern, CrashPatternInput } from "./crash-pattern.ts";
@@ -241,11 +244,11 @@ function derive(vars: Record<string, string>, e: CrashEvidence): void {
     vars["lockHolder"] = holder;
   }
   if (!vars["app"]) {
-    // VolSync names mover pods volsync-src-<source>-<5 chars> (and -dst- for restores).
+    // A mover pod's name says whose mover it is.
     for (const name of [vars["lockHost"], e.pod]) {
-      const m = name ? /^volsync-(?:src|dst)-(.+)-[a-z0-9]{5}$/.exec(name) : null;
+      const m = name ? parseMoverPodName(name, 'required') : undefined;
       if (m) {
-        vars["app"] = m[1]!;
+        vars["app"] = m.owner;
         break;
       }
     }
@@ -254,17 +257,8 @@ function derive(vars: Record<string, string>, e: CrashEvidence): void {
 
 /** "189h37m14.500688624s" → "7d 21h". */
 export function humanDuration(goDuration: string): string | undefined {
-  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, "µs": 1e-6, ns: 1e-9 };
-  const parts = [...goDuration.trim().matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== goDuration.trim()) return undefined;
-  const seconds = parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
-  if (m > 0) return `${m}m`;
-  return `${Math.floor(seconds)}s`;
+  const ms = parseGoDuration(goDuration);
+  return ms === undefined || ms < 0 ? undefined : duration(ms);
 }
 
 /** `{{name}}` → value; `{{name|fallback}}` → fallback when unknown; unknown without fallback → `<name>`. */

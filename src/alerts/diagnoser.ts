@@ -8,7 +8,7 @@ import type { Block, Button, Reply } from '../reply.ts';
 import type { Kube } from '../kube/client.ts';
 import type { CrashPattern } from './classify.ts';
 import { classify } from './classify.ts';
-import type { BackupActivity, WindowState } from './backup-activity.ts';
+import type { BackupFacts, WindowState } from '../backup-window/facts.ts';
 import type { PodFacts, PodTarget } from './pod-facts.ts';
 import { collectPodFacts } from './pod-facts.ts';
 import type { LogReader } from './pod-log.ts';
@@ -16,7 +16,7 @@ import { previousLogReader } from './pod-log.ts';
 import { diagnosisReply } from './diagnosis-reply.ts';
 import type { ButtonSigner, SilenceKind } from './button-values.ts';
 import { epochSeconds } from './button-values.ts';
-import { timeIn } from './format.ts';
+import { timeIn } from '../text.ts';
 
 export const SILENCE_ACTION = 'bb:alerts:silence';
 export const UNSILENCE_ACTION = 'bb:alerts:unsilence';
@@ -24,7 +24,8 @@ export const UNSILENCE_ACTION = 'bb:alerts:unsilence';
 export interface DiagnoserOptions {
   kube?: Kube;
   patterns: readonly CrashPattern[];
-  activity: BackupActivity;
+  /** The backup-window engine: windows covering the pod, running movers. */
+  backup: BackupFacts;
   /** Absent: no buttons (no ALERTMANAGER_URL, or no Slack). */
   signer?: ButtonSigner;
   /** How long the 1 h / 4 h buttons stay clickable. */
@@ -88,22 +89,24 @@ export class Diagnoser {
   async #diagnose(req: DiagnoseRequest): Promise<Reply> {
     const now = this.#o.now?.() ?? new Date();
     const target: PodTarget = { namespace: req.namespace, pod: req.pod, ...(req.container ? { container: req.container } : {}) };
+    // A lead from the backup window already states the window and the running movers: they are
+    // looked up and said once, there.
+    const lead = req.lead?.length ? req.lead : undefined;
     const [facts, movers] = await Promise.all([
       this.#o.kube && this.#readLog ? collectPodFacts(this.#o.kube, target, this.#readLog) : Promise.resolve<PodFacts | undefined>(undefined),
-      this.#o.activity.movers(),
+      lead ? Promise.resolve(undefined) : this.#o.backup.movers(),
     ]);
     const evidence = facts?.evidence ?? { pod: req.pod, namespace: req.namespace, ...(req.container ? { container: req.container } : {}) };
     const classification = classify(evidence, this.#o.patterns);
-    const windows = this.#o.activity.windows(now, req.pod, req.namespace);
+    const windows = this.#o.backup.windows(now, req.pod, req.namespace);
     const buttons = this.#o.signer ? this.silenceButtons(req.labels, windows, classification.transientInBackupWindow, now) : undefined;
     return diagnosisReply({
       target: facts?.evidence.container && !target.container ? { ...target, container: facts.evidence.container } : target,
       ...(req.labels['alertname'] ? { alertname: req.labels['alertname'] } : {}),
       ...(facts ? { facts } : { factsMissing: 'No cluster configured, so there are no pod facts, events or logs here.' }),
       classification,
-      movers,
-      windows,
-      ...(req.lead?.length ? { lead: req.lead } : {}),
+      ...(movers ? { backup: { movers, windows } } : {}),
+      ...(lead ? { lead } : {}),
       ...(buttons?.length ? { buttons } : {}),
       now,
     });

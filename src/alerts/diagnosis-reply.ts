@@ -6,9 +6,10 @@
 import type { Block, Button, Reply } from '../reply.ts';
 import { clipText as clip, codeBlockText, escapeMrkdwn } from '../reply.ts';
 import type { Classification } from './classify.ts';
-import type { MoverSnapshot, WindowState } from './backup-activity.ts';
+import type { MoverSnapshot, WindowState } from '../backup-window/facts.ts';
 import type { PodFacts, PodTarget } from './pod-facts.ts';
-import { age, code, oneLine, timeIn } from './format.ts';
+import { code } from './format.ts';
+import { duration as age, oneLine, plural, timeIn } from '../text.ts';
 
 export const LOG_LINES_SHOWN = 12;
 const LOG_CHARS_SHOWN = 1500;
@@ -22,8 +23,11 @@ export interface DiagnosisInput {
   /** Why there are no facts (no cluster). */
   factsMissing?: string;
   classification: Classification;
-  movers: MoverSnapshot;
-  windows: WindowState[];
+  /**
+   * Whether a backup runs and which window is open, when no lead says so: the window's annotation
+   * (the lead) states the same facts, so the diagnoser asks for them only without one.
+   */
+  backup?: { movers: MoverSnapshot; windows: WindowState[] };
   /** Blocks from the hooks, shown first. */
   lead?: Block[];
   buttons?: Button[];
@@ -48,7 +52,7 @@ function factsLine(f: PodFacts, now: Date): string[] {
     const o = f.owner;
     const bits = [`${oneLine(o.kind, 60)} ${code(o.name, 120)}`];
     if (o.strategy) bits.push(`strategy ${oneLine(o.strategy, 60)}`);
-    if (o.replicas !== undefined) bits.push(`${o.replicas} replica${o.replicas === 1 ? '' : 's'}`);
+    if (o.replicas !== undefined) bits.push(plural(o.replicas, 'replica'));
     out.push(`Owner: ${bits.join(' · ')}${o.error ? ` (${oneLine(o.error, 150)})` : ''}`);
   }
   if (f.resources) out.push(`Resources: ${oneLine(f.resources, 300)}`);
@@ -64,7 +68,7 @@ export function moverLines(m: MoverSnapshot, namespace: string | undefined, now:
   const lines = sorted.slice(0, 3).map((p) => {
     const verb = p.phase === 'Running' ? 'running' : `starting (${oneLine(p.phase, 40)})`;
     const since = p.since ? ` since ${timeIn(p.since, 'UTC', now)} (${age(now.getTime() - p.since.getTime())})` : '';
-    return `:floppy_disk: ${p.kind === 'backup' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.app}`, 120)} ${verb}${since}: ${code(p.name, 120)}`;
+    return `:floppy_disk: ${p.kind === 'source' ? 'Backup' : 'Restore'} of ${code(`${p.namespace}/${p.owner}`, 120)} ${verb}${since}: ${code(p.name, 120)}`;
   });
   if (sorted.length > 3) lines.push(`…and ${sorted.length - 3} more mover pods.`);
   return lines;
@@ -125,9 +129,8 @@ export function diagnosisReply(d: DiagnosisInput): Reply {
   } else if (d.factsMissing) {
     blocks.push({ type: 'context', elements: [`:grey_question: ${oneLine(d.factsMissing, 300)}`] });
   }
-  // A lead from the backup window already states the window and the running movers; say it once.
-  if (!d.lead?.length) {
-    blocks.push({ type: 'context', elements: [...moverLines(d.movers, d.target.namespace, d.now), ...windowLines(d.windows, d.target.pod, d.now)] });
+  if (d.backup) {
+    blocks.push({ type: 'context', elements: [...moverLines(d.backup.movers, d.target.namespace, d.now), ...windowLines(d.backup.windows, d.target.pod, d.now)] });
   }
   const logLines = d.facts && 'lines' in d.facts.log ? new Set(d.facts.log.lines.slice(-LOG_LINES_SHOWN).map((l) => l.trim())) : new Set<string>();
   // Evidence the facts line or the log tail below already shows would only repeat it.

@@ -23,7 +23,9 @@ import { NotificationQueue } from './notification-queue.ts';
 import { mountWebhook, WEBHOOK_PATH } from './webhook-route.ts';
 import type { ThreadStore } from './thread-store.ts';
 import { ConfigMapThreadStore, MemoryThreadStore } from './thread-store.ts';
-import { BackupActivity } from './backup-activity.ts';
+import { BackupFacts } from '../backup-window/facts.ts';
+import { cachedMoverPods } from '../volsync/mover-pods.ts';
+import type { MoverPodSource } from '../volsync/mover-pods.ts';
 import { ButtonSigner } from './button-values.ts';
 import { Diagnoser } from './diagnoser.ts';
 import type { LogReader } from './pod-log.ts';
@@ -43,6 +45,8 @@ export interface StartAlertsOptions {
   /** The silence buttons' handlers are added to its actions. */
   commands: CommandSet;
   kube?: Kube;
+  /** The bot's one mover lookup (default: one made from `kube`). */
+  moverPods?: MoverPodSource;
   slack: { app: App; client: WebClient; poster: ChannelPoster };
   hooks?: AlertHooks;
   /** Tests: a log reader other than the API server's (pods have no kubelet there). */
@@ -91,11 +95,12 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
   if (!silences) log.warn('ALERTMANAGER_URL is not set: alert threads get no silence buttons. Set it to your Alertmanager (e.g. http://alertmanager.monitoring:9093).');
 
   const signer = new ButtonSigner(env.botToken);
-  const activity = new BackupActivity({ ...(kube ? { kube } : {}), windows: config.windows });
+  const moverPods = o.moverPods ?? (kube ? cachedMoverPods(kube) : undefined);
+  const backup = new BackupFacts({ ...(moverPods ? { moverPods } : {}), windows: config.windows });
   const diagnoser = new Diagnoser({
     ...(kube ? { kube } : {}),
     patterns,
-    activity,
+    backup,
     ...(silences ? { signer } : {}),
     buttonTtlMs: config.alerts.silenceButtonHours * 3600_000,
     ...(o.readLog ? { readLog: o.readLog } : {}),

@@ -7,7 +7,7 @@ import type { Block } from '../reply.ts';
 import { escapeMrkdwn } from '../reply.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { MoverEvidence } from './mover-evidence.ts';
-import { clockIn, windowRange } from './time-text.ts';
+import { formatInZone as clockIn, plural, timeRange as windowRange } from '../text.ts';
 import type { WindowSettings } from './window-settings.ts';
 
 export interface AnnotationInput {
@@ -30,7 +30,7 @@ function podName(labels: Record<string, string>): string {
 export function evidenceLine(e: MoverEvidence, zone: string): string {
   if (e.error) return `Could not check whether a backup is running: ${e.error}`;
   if (e.running.length === 0) {
-    const pending = e.pending > 0 ? ` (${e.pending} mover pod${e.pending === 1 ? '' : 's'} still starting)` : '';
+    const pending = e.pending > 0 ? ` (${plural(e.pending, 'mover pod')} still starting)` : '';
     return `No VolSync mover is running right now (checked ${clockIn(e.checkedAt, zone)})${pending}: the backup I/O that explains this pattern may be over.`;
   }
   const shown = e.running.slice(0, 3).map((m) => `${escapeMrkdwn(m.what)} running${m.since ? ` since ${clockIn(m.since, zone)}` : ''}`);

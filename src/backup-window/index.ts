@@ -1,7 +1,10 @@
 /**
- * The backup window at run time: state, mute silences, alert annotations, the close summary and
- * `/backup window`. The schedule that wakes it is schedules/backup-window.ts (startBackupWindows).
+ * The backup window at run time: the facts (which windows cover a pod now, which movers run:
+ * facts.ts), state, mute silences, alert annotations, the close summary and `/backup window`.
+ * The schedule that wakes it is schedules/backup-window.ts (startBackupWindows).
  */
+export { BackupFacts, coveringInstance, isWindowTransient, liveInstances, windowStates } from './facts.ts';
+export type { MoverSnapshot, WindowFactsConfig, WindowState } from './facts.ts';
 export type { AlertHooks, AlertThreads, CrashAlertEvent } from './alert-hooks.ts';
 export { BackupWindowService, defaultWindowSilences, defaultWindowStore } from './service.ts';
 export type { BackupWindowServiceOptions, WindowSilences } from './service.ts';
@@ -18,5 +21,5 @@ export type { FiringAlert, FiringAlertsSource } from './firing-alerts.ts';
 export { alertmanagerFiringAlerts } from './firing-alerts.ts';
 export type { MoverEvidence, MoverSource, RunningMover } from './mover-evidence.ts';
 export { kubeMoverSource } from './mover-evidence.ts';
-export { VOLSYNC_MOVER_SELECTOR } from '../kube/mover-pods.ts';
+export { VOLSYNC_MOVER_SELECTOR } from '../volsync/mover-pods.ts';
 export { registerWindowService, windowServiceFor } from './registry.ts';

@@ -10,7 +10,8 @@ import { MAX_ALERTS } from './state.ts';
 import { alertKey, capText } from '../alerts/thread-store.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { WindowSettings } from './window-settings.ts';
-import { configHash, isWindowTransient } from './window-settings.ts';
+import { configHash } from './window-settings.ts';
+import { isWindowTransient } from './facts.ts';
 
 export function ensureInstance(st: WindowsState, w: WindowSettings, inst: WindowInstance, at: Date): InstanceState {
   const existing = st[inst.id];

@@ -4,8 +4,8 @@
  * (the crash coincides with backup I/O), not a guess from the clock.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client.ts';
-import { cachedMoverPods } from '../kube/mover-pods.ts';
+import { jobNameOf, parseMoverJob } from '../volsync/mover-pods.ts';
+import type { MoverPodSource } from '../volsync/mover-pods.ts';
 
 
 export interface RunningMover {
@@ -35,12 +35,12 @@ function toDate(v: Date | string | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-/** VolSync names its mover Jobs volsync-src-<source> and volsync-dst-<destination>. */
+/** What the mover's Job name says it does (src/volsync/mover-pods.ts knows the naming). */
 function describe(pod: V1Pod): string {
   const ns = pod.metadata?.namespace ?? '?';
-  const job = pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name ?? pod.metadata?.labels?.['job-name'] ?? pod.metadata?.labels?.['batch.kubernetes.io/job-name'];
-  const m = job ? /^volsync-(src|dst)-(.+)$/.exec(job) : null;
-  if (m) return `${m[1] === 'src' ? 'backup' : 'restore'} of ${ns}/${m[2]}`;
+  const job = pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name ?? jobNameOf(pod);
+  const m = job ? parseMoverJob(job) : undefined;
+  if (m) return `${m.kind === 'source' ? 'backup' : 'restore'} of ${ns}/${m.owner}`;
   return `VolSync mover ${ns}/${pod.metadata?.name ?? '?'}`;
 }
 
@@ -58,9 +58,8 @@ export function moverEvidence(pods: readonly V1Pod[], checkedAt: Date): MoverEvi
   return { checkedAt, running, pending: live.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending').length };
 }
 
-/** Movers from the cluster (src/kube/mover-pods.ts: one cached, bounded request). */
-export function kubeMoverSource(kube: Kube, opts: { cacheMs?: number; timeoutMs?: number } = {}): MoverSource {
-  const pods = cachedMoverPods(kube, { cacheMs: opts.cacheMs ?? 30_000, timeoutMs: opts.timeoutMs ?? 5_000 });
+/** Movers from the bot's one mover lookup (src/volsync/mover-pods.ts: one cached, bounded request). */
+export function kubeMoverSource(pods: MoverPodSource): MoverSource {
   return {
     async movers(now: Date): Promise<MoverEvidence> {
       const list = await pods(now);

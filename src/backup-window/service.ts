@@ -21,7 +21,7 @@ import { SilencesClient } from '../alerts/silences.ts';
 import type { Block } from '../reply.ts';
 import { botNamespace } from '../kube/client.ts';
 import type { Leadership } from '../leader.ts';
-import { instanceAt, lastClosed, nextChangeAt } from '../window/index.ts';
+import { nextChangeAt } from '../window/index.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { AlertHooks, AlertThreads, CrashAlertEvent } from './alert-hooks.ts';
 import { annotationBlocks } from './annotation.ts';
@@ -30,6 +30,7 @@ import type { FiringAlertsSource } from './firing-alerts.ts';
 import { alertmanagerFiringAlerts } from './firing-alerts.ts';
 import type { MoverEvidence, MoverSource } from './mover-evidence.ts';
 import { kubeMoverSource } from './mover-evidence.ts';
+import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import { slackAlertThreads, slackSummaryPoster } from './slack-posting.ts';
 import type { SummaryPoster } from './slack-posting.ts';
 import type { InstanceState, WindowsState, WindowStateStore } from './state.ts';
@@ -38,7 +39,8 @@ import { ensureInstance, mergeMuted, resolveGone, upsertAlert } from './instance
 import { escalationReply, stillFiring, summaryReply } from './summary.ts';
 import { parseWindowMarker, WINDOW_MARKER_PREFIX, windowMarker, windowSilence } from './window-silence.ts';
 import type { WindowSettings } from './window-settings.ts';
-import { configHash, isWindowTransient, windowSettings } from './window-settings.ts';
+import { configHash, windowSettings } from './window-settings.ts';
+import { coveringInstance, liveInstances } from './facts.ts';
 
 /** The part of SilencesClient the window uses (the real client, or a stand-in in unit tests). */
 export interface WindowSilences {
@@ -62,7 +64,7 @@ export interface BackupWindowServiceOptions {
   threads?: AlertThreads;
   /** Where summaries go. Default: the bot's Slack poster. */
   poster?: SummaryPoster;
-  /** Default: VolSync mover pods from services.kube. */
+  /** Default: VolSync mover pods from services.kube (app.ts passes the bot's one mover lookup). */
   movers?: MoverSource;
   now?: () => Date;
   /** Alert names a mute silence matches, for windows that do not set their own. */
@@ -121,21 +123,11 @@ export class BackupWindowService {
     this.#firing = opts.firingAlerts ?? (amUrl ? alertmanagerFiringAlerts(amUrl) : undefined);
     this.#threads = opts.threads ?? (s.slack ? slackAlertThreads(s.slack.poster) : undefined);
     this.#poster = opts.poster ?? (s.slack ? slackSummaryPoster(s.slack.poster) : undefined);
-    this.#movers = opts.movers ?? (s.kube ? kubeMoverSource(s.kube) : undefined);
+    this.#movers = opts.movers ?? (s.kube ? kubeMoverSource(cachedMoverPods(s.kube)) : undefined);
     this.hooks = {
       annotate: (e) => this.annotate(e),
       observed: (e) => this.observe(e),
     };
-  }
-
-  /** Instances of `w` open at `at` or still in their grace period: [start, graceEnd). */
-  liveInstances(w: WindowSettings, at: Date): WindowInstance[] {
-    const out: WindowInstance[] = [];
-    const open = instanceAt(w, at);
-    if (open) out.push(open);
-    const last = lastClosed(w, at);
-    if (last && at.getTime() < last.graceEnd.getTime() && last.id !== open?.id) out.push(last);
-    return out;
   }
 
   /** The next instant something changes: a window opens or ends, or a grace period ends. */
@@ -147,7 +139,7 @@ export class BackupWindowService {
     for (const w of this.windows) {
       try {
         consider(nextChangeAt(w, now));
-        for (const inst of this.liveInstances(w, now)) consider(inst.graceEnd);
+        for (const inst of liveInstances(w, now)) consider(inst.graceEnd);
       } catch (err) {
         this.#log.error({ err, window: w.name }, 'cannot compute the window\'s next change');
       }
@@ -196,7 +188,7 @@ export class BackupWindowService {
   async #reconcileOnce(reason: string): Promise<void> {
     if (!this.#leadership.isLeader()) return;
     const now = this.now();
-    const live: Live[] = this.windows.flatMap((w) => this.liveInstances(w, now).map((inst) => ({ w, inst })));
+    const live: Live[] = this.windows.flatMap((w) => liveInstances(w, now).map((inst) => ({ w, inst })));
     this.#log.debug({ reason, live: live.map((l) => l.inst.id) }, 'backup window reconcile');
 
     let state = await this.store.update((st) => {
@@ -365,12 +357,9 @@ export class BackupWindowService {
     if (e.status !== 'firing') return undefined;
     try {
       const at = e.receivedAt;
-      const live = this.windows.flatMap((w) => this.liveInstances(w, at).map((inst) => ({ w, inst })));
-      if (live.length === 0) return undefined;
-      const pod = e.labels['pod'];
-      const ns = e.labels['namespace'];
-      const chosen = live.find((l) => isWindowTransient(l.w, pod, ns)) ?? live[0]!;
-      const transient = isWindowTransient(chosen.w, pod, ns);
+      const chosen = coveringInstance(this.windows, at, e.labels['pod'], e.labels['namespace']);
+      if (!chosen) return undefined;
+      const { transient } = chosen;
       const evidence: MoverEvidence = this.#movers
         ? await this.#movers.movers(at)
         : { checkedAt: at, running: [], pending: 0, error: 'no Kubernetes cluster is configured' };
@@ -391,7 +380,7 @@ export class BackupWindowService {
   /** AlertHooks.observed: remembers the alert for the summary of every instance it belongs to. */
   observe(e: CrashAlertEvent): void {
     const at = e.receivedAt;
-    const live = this.windows.flatMap((w) => this.liveInstances(w, at).map((inst) => ({ w, inst })));
+    const live = this.windows.flatMap((w) => liveInstances(w, at).map((inst) => ({ w, inst })));
     this.#write((st) => {
       const touched = new Set<string>();
       for (const { w, inst } of live) {

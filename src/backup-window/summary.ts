@@ -6,7 +6,7 @@
 import type { Block, Reply } from '../reply.ts';
 import { escapeMrkdwn, inlineCode, untrustedLine } from '../reply.ts';
 import type { InstanceState, ObservedAlert } from './state.ts';
-import { clockIn, windowRange } from './time-text.ts';
+import { formatInZone as clockIn, plural, timeRange as windowRange } from '../text.ts';
 
 const MAX_LINES = 15;
 
@@ -72,7 +72,7 @@ export function summaryReply(s: SummaryInput): Reply {
   if (new Date(inst.openedAt).getTime() - new Date(inst.start).getTime() > 60_000) {
     notes.push(`backup-bot watched this window from ${clockIn(new Date(inst.openedAt), zone)} (it was restarted during it)`);
   }
-  if (inst.dropped) notes.push(`${inst.dropped} more alert${inst.dropped === 1 ? '' : 's'} were not recorded (too many)`);
+  if (inst.dropped) notes.push(`${plural(inst.dropped, 'more alert')} were not recorded (too many)`);
   if (s.alertmanagerNote) notes.push(s.alertmanagerNote);
   if (notes.length > 0) blocks.push({ type: 'context', elements: notes.map(escapeMrkdwn) });
   const text = all.length === 0

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import type { WindowConfig } from '../config.ts';
 import { DEFAULT_TRANSIENT_NAMESPACES } from '../config.ts';
-import { isTransientPod } from '../window/index.ts';
 
 /** The crash-loop alerts a mute window silences when `alertNames` is not configured. */
 export const DEFAULT_CRASH_ALERT_NAMES: readonly string[] = ['KubePodCrashLooping', 'HomelabPodCrashLooping', 'PodCrashLooping'];
@@ -47,10 +46,4 @@ export function configHash(w: WindowSettings): string {
     alertNames: [...w.alertNames],
   };
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 12);
-}
-
-/** Whether a pod in a namespace is one of the window's known transients (its patterns, in its namespaces). */
-export function isWindowTransient(w: WindowSettings, pod: string | undefined, namespace: string | undefined): boolean {
-  if (!pod || !namespace || !w.namespaces.includes(namespace)) return false;
-  return isTransientPod(w.transientPods, pod);
 }

@@ -8,7 +8,7 @@ import type { CreateSilence } from '../alerts/silences.ts';
 import type { WindowInstance } from '../window/index.ts';
 import type { WindowSettings } from './window-settings.ts';
 import { configHash } from './window-settings.ts';
-import { windowRange } from './time-text.ts';
+import { timeRange as windowRange } from '../text.ts';
 
 /** Every window silence's comment contains this; the alerts pipeline's own silences use "[backup-bot:". */
 export const WINDOW_MARKER_PREFIX = '[backup-bot window=';

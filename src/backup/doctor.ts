@@ -13,7 +13,10 @@ import { isDnsLabel, isDnsSubdomain } from '../command/names.ts';
 import { UserError } from '../errors.ts';
 import { JOB_POD_SELECTOR, listSources, withTimeout } from './inventory.ts';
 import type { LonghornVolume, Meta, Pod, Pvc, ReplicationSource } from './objects.ts';
-import { jobNameOf, key, nameOf, namespaceOf } from './objects.ts';
+import { key, nameOf, namespaceOf } from './objects.ts';
+import { jobNameOf, parseMoverJob } from '../volsync/mover-pods.ts';
+import { REQUIRED_SECRET_KEYS } from '../restic/environment.ts';
+import { NO_CLUSTER } from '../text.ts';
 import { isStuck, podPhase, podSince } from './source-health.ts';
 import { stuckReasons } from './stuck-reasons.ts';
 import { humanDuration } from './human-duration.ts';
@@ -22,7 +25,6 @@ import { renderDoctor } from './doctor-reply.ts';
 
 export const PRIVILEGED_MOVERS_LABEL = 'volsync.backube/privileged-movers';
 export const BASE_SECRET = 'volsync-rustfs-base';
-export const REQUIRED_REPOSITORY_KEYS = ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD'] as const;
 
 export type CheckId = 'unprotected-pvc' | 'repository-secret' | 'restore-stuck' | 'longhorn-faulted' | 'rolling-rwo';
 
@@ -181,7 +183,7 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
         });
         continue;
       }
-      const missing = REQUIRED_REPOSITORY_KEYS.filter((k) => !hasKey(secret, k));
+      const missing = REQUIRED_SECRET_KEYS.filter((k) => !hasKey(secret, k));
       if (missing.length) {
         findings.push({
           check: 'repository-secret', namespace: ns, subject: nameOf(rs),
@@ -194,12 +196,12 @@ export function diagnose(input: DoctorInput, opts: { pvcLabel: string; namespace
 
   // 3. Restore (ReplicationDestination) mover pods stuck in Pending / ContainerCreating.
   for (const p of input.pods ?? []) {
-    const job = jobNameOf(p) ?? '';
-    if (!job.startsWith('volsync-dst-')) continue;
+    const mover = parseMoverJob(jobNameOf(p) ?? '');
+    if (mover?.kind !== 'destination') continue;
     looked['restore-stuck']++;
     if (!isStuck(p, now)) continue;
     const ns = namespaceOf(p);
-    const rd = job.slice('volsync-dst-'.length);
+    const rd = mover.owner;
     const since = podSince(p);
     const why = opts.stuck?.get(key(p));
     findings.push({
@@ -314,7 +316,7 @@ export async function readDoctorInput(kube: Kube, namespace?: string, pvcLabel =
       // Only keep what the checks read: the name and which keys are non-empty.
       secrets.push({
         metadata: { name: s.name, namespace: s.namespace },
-        data: Object.fromEntries(REQUIRED_REPOSITORY_KEYS.map((k) => [k, hasKey(secret, k) ? 'set' : ''])),
+        data: Object.fromEntries(REQUIRED_SECRET_KEYS.map((k) => [k, hasKey(secret, k) ? 'set' : ''])),
       });
     } catch (err) {
       const code = statusCode(err);
@@ -333,7 +335,7 @@ export interface DoctorDeps {
 
 export async function backupDoctor(deps: DoctorDeps, namespace?: string): Promise<Reply> {
   const kube = deps.kube;
-  if (!kube) return errorReply('No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.');
+  if (!kube) return errorReply(NO_CLUSTER);
   let input: DoctorInput;
   try {
     input = await readDoctorInput(kube, namespace, deps.pvcLabel);
@@ -342,7 +344,7 @@ export async function backupDoctor(deps: DoctorDeps, namespace?: string): Promis
     return errorReply(kubeErrorLine(err, 'run the doctor checks', kube));
   }
   const now = deps.now().getTime();
-  const restorePods = (input.pods ?? []).filter((p) => (jobNameOf(p) ?? '').startsWith('volsync-dst-') && isStuck(p, now));
+  const restorePods = (input.pods ?? []).filter((p) => parseMoverJob(jobNameOf(p) ?? '')?.kind === 'destination' && isStuck(p, now));
   const stuck = await stuckReasons(kube, restorePods);
   const result = diagnose(input, { pvcLabel: deps.pvcLabel, namespace, now, stuck });
   return renderDoctor(result, { now, server: kube.server });

@@ -19,7 +19,7 @@ export interface Inventory {
   /** When the data was read. */
   at: number;
   sources: ReplicationSource[];
-  /** Job pods in scope; movers are those named volsync-src-* / volsync-dst-*. */
+  /** Job pods in scope; VolSync's movers among them (src/volsync/mover-pods.ts). */
   pods: Pod[];
   jobs: Job[];
   pvcs: Pvc[];

@@ -147,12 +147,5 @@ export function condition(conditions: Condition[] | undefined, type: string): Co
   return conditions?.find((c) => c.type === type);
 }
 
-/** VolSync names a source's mover Job `volsync-src-<source>` and a destination's `volsync-dst-<destination>`. */
-export const sourceJobName = (source: string): string => `volsync-src-${source}`;
-export const destinationJobName = (destination: string): string => `volsync-dst-${destination}`;
-
-/** The Job a pod belongs to: the Job controller's labels (the new one first). */
-export function jobNameOf(pod: Pod): string | undefined {
-  const l = pod.metadata?.labels;
-  return l?.['batch.kubernetes.io/job-name'] ?? l?.['job-name'];
-}
+/** VolSync's mover naming lives in one place. */
+export { jobNameOf, sourceJobName } from '../volsync/mover-pods.ts';

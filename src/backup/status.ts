@@ -19,6 +19,7 @@ import type { SourceHealth } from './source-health.ts';
 import { evaluateAll } from './source-health.ts';
 import { stuckReasons } from './stuck-reasons.ts';
 import { renderSourceDetail, renderStatus } from './status-reply.ts';
+import { NO_CLUSTER } from '../text.ts';
 
 export interface StatusDeps {
   kube?: Kube;
@@ -42,8 +43,8 @@ export interface StatusData {
   notes: string[];
 }
 
-export const NO_CLUSTER =
-  'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
+/** What a cluster command answers without a cluster (src/text.ts). */
+export { NO_CLUSTER };
 
 /** The inventory from the synced cache, waiting briefly for a first sync in progress, else direct lists. */
 export async function getInventory(deps: StatusDeps, kube: Kube, namespace?: string): Promise<Inventory> {

@@ -16,7 +16,6 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors.ts';
 
 export const VOLSYNC = { group: 'volsync.backube', version: 'v1alpha1', sources: 'replicationsources', destinations: 'replicationdestinations' } as const;
 export const LONGHORN = { group: 'longhorn.io', version: 'v1beta2', volumes: 'volumes', namespace: 'longhorn-system' } as const;
@@ -139,15 +138,6 @@ export function kubeErrorLine(err: unknown, what: string, kube?: Pick<Kube, 'ser
     return `Cannot ${what}: the Kubernetes API server did not answer in time. Try again; if it persists, check the API server's health.`;
   }
   return `Cannot ${what}: ${String(e?.message ?? err).split('\n')[0]?.slice(0, 200)}.`;
-}
-
-/** Wraps an API call so its failure reaches the user as one clear line (UserError). */
-export async function kubeCall<T>(what: string, fn: () => Promise<T>, kube?: Pick<Kube, 'server'>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw new UserError(kubeErrorLine(err, what, kube));
-  }
 }
 
 /**

@@ -1,11 +1,15 @@
 // Who holds the lock that made restic exit with code 11. restic 0.18 prints:
 //
 //   unable to create lock in backend: repository is already locked [exclusively ]by PID 32 on
-//   volsync-src-plex-nzlv6 by root (UID 0, GID 0)
+//   <a mover pod's name> by root (UID 0, GID 0)
 //   lock was created at 2025-12-13 10:24:46 (189h37m14.500688624s ago)
 //   storage ID 1a2b3c4d
 //   the `unlock` command can be used to remove stale locks
 import { parseGoDuration } from './go-duration.ts';
+import { duration } from '../text.ts';
+
+/** Ages in restic's messages print like every other duration (src/text.ts). */
+export { duration as formatAge };
 
 export interface LockHolder {
   exclusive: boolean;
@@ -43,21 +47,9 @@ export function parseLockHolder(stderr: string): LockHolder | undefined {
   return holder;
 }
 
-/** "PID 32 on volsync-src-plex-nzlv6 by root, created 2025-12-13 10:24:46 (7d 21h ago)". */
+/** "an exclusive lock held by PID 32 on <host> by root, created 2025-12-13 10:24:46 (7d 21h ago)". */
 export function describeHolder(holder: LockHolder): string {
   const kind = holder.exclusive ? 'an exclusive lock' : 'a shared lock';
-  const age = holder.ageMs === undefined ? '' : ` (${formatAge(holder.ageMs)} ago)`;
+  const age = holder.ageMs === undefined ? '' : ` (${duration(holder.ageMs)} ago)`;
   return `${kind} held by PID ${holder.pid} on ${holder.hostname} by ${holder.username}, created ${holder.createdAt}${age}`;
-}
-
-/** A short human age: "45s", "12m", "3h 5m", "7d 21h". */
-export function formatAge(ms: number): string {
-  const sign = ms < 0 ? '-' : '';
-  const s = Math.floor(Math.abs(ms) / 1000);
-  if (s < 60) return `${sign}${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${sign}${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${sign}${h}h ${m % 60}m`;
-  return `${sign}${Math.floor(h / 24)}d ${h % 24}h`;
 }

@@ -1,6 +1,7 @@
 // What a lock is and what to do about it. Pure: the clock and the facts about hosts are passed in.
 import { formatAge } from './lock-holder.ts';
 import type { ResticLock } from './locks.ts';
+import { isMoverHostname } from '../volsync/mover-pods.ts';
 
 /**
  * stale: restic's own rule removes it. orphaned: provably dead (its pod finished, or it was not
@@ -49,10 +50,7 @@ export const UNREFRESHED_MARGIN_MS = 5 * 60_000;
 /** A lock older than this was not refreshed: whoever made it is no longer running restic's refresh. */
 export const ORPHANED_AFTER_MS = LOCK_REFRESH_INTERVAL_MS + UNREFRESHED_MARGIN_MS;
 
-/** VolSync names mover Jobs volsync-src-<source> / volsync-dst-<destination>; pods add a suffix. */
-export function isMoverHostname(hostname: string): boolean {
-  return /^volsync-(src|dst)-./.test(hostname);
-}
+export { isMoverHostname };
 
 export interface Staleness {
   stale: boolean;

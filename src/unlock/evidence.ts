@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.ts';
 import { VOLSYNC, kubeErrorLine } from '../kube/client.ts';
-import { VOLSYNC_MOVER_SELECTOR } from '../kube/mover-pods.ts';
+import { activeMovers, VOLSYNC_MOVER_SELECTOR } from '../volsync/mover-pods.ts';
+import type { MoverPod } from '../volsync/mover-pods.ts';
 import { UserError } from '../errors.ts';
 import { listLocks, localHostFacts, podHostname, podPhaseLookup, verdictFor } from '../restic/index.ts';
 import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../restic/index.ts';
@@ -19,14 +20,8 @@ export interface LockEvidence {
   verdict: LockVerdict;
 }
 
-export interface MoverPod {
-  name: string;
-  phase: string;
-  /** The source or destination whose Job made it. */
-  owner: string;
-  kind: 'source' | 'destination';
-  since?: Date;
-}
+/** VolSync's mover naming and the mover pod type live in src/volsync/mover-pods.ts. */
+export { activeMovers, type MoverPod };
 
 export interface Evidence {
   at: Date;
@@ -35,8 +30,6 @@ export interface Evidence {
   movers: MoverPod[];
   facts: HostFacts;
 }
-
-const ACTIVE = new Set(['Running', 'Pending']);
 
 export async function listPods(kube: Kube, namespace: string): Promise<V1Pod[]> {
   try {
@@ -81,27 +74,6 @@ export async function destinationsUsing(kube: Kube, namespace: string, secretNam
     // own movers still count, and the verdicts of the locks do not depend on this.
     return [];
   }
-}
-
-function jobOf(pod: V1Pod): string | undefined {
-  const l = pod.metadata?.labels;
-  return l?.['batch.kubernetes.io/job-name'] ?? l?.['job-name'];
-}
-
-/** VolSync's mover Jobs are volsync-src-<source> and volsync-dst-<destination>; their pods are active while Running or Pending. */
-export function activeMovers(pods: readonly V1Pod[], source: string, destinations: readonly string[] = []): MoverPod[] {
-  const owners = new Map<string, { owner: string; kind: MoverPod['kind'] }>([[`volsync-src-${source}`, { owner: source, kind: 'source' }]]);
-  for (const d of destinations) owners.set(`volsync-dst-${d}`, { owner: d, kind: 'destination' });
-  const out: MoverPod[] = [];
-  for (const pod of pods) {
-    const job = jobOf(pod);
-    const owner = job ? owners.get(job) : undefined;
-    const phase = pod.status?.phase ?? 'Unknown';
-    if (!owner || !ACTIVE.has(phase) || pod.metadata?.deletionTimestamp) continue;
-    const started = pod.status?.startTime ?? pod.metadata?.creationTimestamp;
-    out.push({ name: pod.metadata?.name ?? '', phase, ...owner, ...(started ? { since: new Date(started) } : {}) });
-  }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Facts for the verdicts: this host's processes, and the phase of each pod by the hostname it gives its containers. */

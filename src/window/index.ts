@@ -4,9 +4,7 @@
  * occurrence) is documented in wall-clock.ts; cron caveats in cron-for.ts.
  */
 export { cronFor } from './cron-for.ts';
-export { formatInZone } from './format-in-zone.ts';
-export type { ZoneFormatStyle } from './format-in-zone.ts';
 export { currentOrNext, instanceAt, lastClosed, nextChangeAt, nextInstance } from './instances.ts';
 export { isTransientPod, validateTransientPods } from './transient-pods.ts';
-export { validateWindow, WindowConfigError, WEEKDAYS } from './window-times.ts';
+export { WindowConfigError, WEEKDAYS } from './window-times.ts';
 export type { Weekday, WindowField, WindowInstance, WindowTimes } from './window-times.ts';

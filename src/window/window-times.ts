@@ -111,8 +111,3 @@ export function parseWindow(w: WindowTimes): ParsedWindow {
     graceMs: grace * 60_000,
   };
 }
-
-/** Throws WindowConfigError if the window is unusable; for config loading. */
-export function validateWindow(w: WindowTimes): void {
-  parseWindow(w);
-}

@@ -11,7 +11,8 @@ import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import { loadKube, MERGE_PATCH } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
-import { BackupActivity } from '../../src/alerts/backup-activity.ts';
+import { BackupFacts } from '../../src/backup-window/facts.ts';
+import { cachedMoverPods } from '../../src/volsync/mover-pods.ts';
 import { ButtonSigner } from '../../src/alerts/button-values.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
 import { previousLogReader } from '../../src/alerts/pod-log.ts';
@@ -107,7 +108,7 @@ describe('crash-loop diagnosis against a real API server', { skip }, () => {
     return new Diagnoser({
       kube,
       patterns: DEFAULT_PATTERNS,
-      activity: new BackupActivity({ kube, windows }),
+      backup: new BackupFacts({ moverPods: cachedMoverPods(kube), windows }),
       signer: new ButtonSigner('xoxb-test-token'),
       buttonTtlMs: 12 * 3600_000,
     });

@@ -18,7 +18,7 @@ import { AlertPipeline } from '../../src/alerts/alert-pipeline.ts';
 import { crashLoopMatcher, notifyGroup } from '../../src/alerts/group-notifier.ts';
 import { ConfigMapThreadStore } from '../../src/alerts/thread-store.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
-import { BackupActivity } from '../../src/alerts/backup-activity.ts';
+import { BackupFacts } from '../../src/backup-window/facts.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 
 const skip = await kubeUnavailableReason();
@@ -52,7 +52,7 @@ describe('two replicas, every notification to both', { skip }, () => {
     const poster = new ChannelPoster(client, { minIntervalMs: 5, updateIntervalMs: 5 });
     const store = new ConfigMapThreadStore(kube, { namespace: NS, name: 'threads', log, identity: name, debounceMs: 50 });
     const queue = new NotificationQueue({ capacity: 10_000 });
-    const diagnoser = new Diagnoser({ patterns: DEFAULT_PATTERNS, activity: new BackupActivity({ windows: [] }), buttonTtlMs: 3600_000 });
+    const diagnoser = new Diagnoser({ patterns: DEFAULT_PATTERNS, backup: new BackupFacts({ windows: [] }), buttonTtlMs: 3600_000 });
     const pipeline = new AlertPipeline({
       queue, log, baseDelayMs: 100, maxDelayMs: 500,
       process: async (b) => {

@@ -115,7 +115,7 @@ describe('/backup doctor on a real API server', { skip }, () => {
     const pods = await kubectl(harness.kubeconfigPath, ['get', 'pods', '-n', labelled, '--no-headers']);
     assert.match(pods, /volsync-dst-media-restore-q5m9z\s+0\/1\s+ContainerCreating/);
     const t = JSON.stringify((await doctor(labelled)).blocks);
-    assert.match(t, /Restore pod `bbdr-lab-[0-9a-f]+\/volsync-dst-media-restore-q5m9z` \(ReplicationDestination `media-restore`\) stuck in Pending \(ContainerCreating\) for 26h/);
+    assert.match(t, /Restore pod `bbdr-lab-[0-9a-f]+\/volsync-dst-media-restore-q5m9z` \(ReplicationDestination `media-restore`\) stuck in Pending \(ContainerCreating\) for 1d 2h/);
     assert.match(t, new RegExp(`kubectl delete replicationdestination media-restore -n ${labelled}`));
   });
 

@@ -1,25 +1,15 @@
 /**
- * Objects for the /backup integration tests on a real API server. No kubelet or controllers run,
- * so every status (sources, pods, Jobs, Longhorn volumes) is written through the status
- * subresource, the way VolSync and the kubelet would write it. Names are unique per test file.
+ * Objects for the /backup integration tests on a real API server, in the shared vocabulary of
+ * test/harness/kube-objects.ts, plus what only /backup needs (Jobs, events, Longhorn volumes,
+ * Percona objects, Leases) and cleanup of what a test file created.
  */
 import { randomBytes } from 'node:crypto';
-import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Kube } from '../../src/kube/client.ts';
-import { kubeFromConfig, LONGHORN, PERCONA, VOLSYNC } from '../../src/kube/client.ts';
+import { LONGHORN, PERCONA, VOLSYNC } from '../../src/kube/client.ts';
+import { createNamespace, createPodWithStatus, createPvc, createReplicationSource, createSecret, getSource, HOUR, MERGE, micro, sourceStatus } from '../harness/kube-objects.ts';
+import type { SourceObject } from '../harness/kube-objects.ts';
 
-export const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const HOUR = 3_600_000;
-export const MINUTE = 60_000;
-export const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-export const micro = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-export const uniq = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
-
-export function kubeFor(kubeconfigPath: string): Kube {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return kubeFromConfig(kc);
-}
+export { HOUR, iso, kubeFor, MERGE, micro, MINUTE, moverLabels, syncCondition, uniq } from '../harness/kube-objects.ts';
 
 export class Fixtures {
   readonly kube: Kube;
@@ -31,7 +21,7 @@ export class Fixtures {
   }
 
   async namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
-    await this.kube.core.createNamespace({ body: { metadata: { name, labels } } });
+    await createNamespace(this.kube, name, labels);
     this.#namespaces.push(name);
   }
 
@@ -55,46 +45,24 @@ export class Fixtures {
   }
 
   async pvc(namespace: string, name: string, o: { labels?: Record<string, string>; volumeName?: string; accessModes?: string[] } = {}): Promise<void> {
-    await this.kube.core.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: {
-        metadata: { name, labels: o.labels },
-        spec: { accessModes: o.accessModes ?? ['ReadWriteOnce'], storageClassName: 'longhorn', volumeName: o.volumeName, resources: { requests: { storage: '1Gi' } } },
-      },
-    });
-    await this.kube.core.patchNamespacedPersistentVolumeClaimStatus({ namespace, name, body: { status: { phase: 'Bound' } } }, MERGE);
+    await createPvc(this.kube, namespace, name, o);
   }
 
   async source(namespace: string, name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): Promise<void> {
-    await this.kube.custom.createNamespacedCustomObject({
-      group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace,
-      body: { apiVersion: `${VOLSYNC.group}/${VOLSYNC.version}`, kind: 'ReplicationSource', metadata: { name }, spec },
-    });
-    if (status) await this.sourceStatus(namespace, name, status);
+    await createReplicationSource(this.kube, namespace, name, spec, status ? { status } : {});
   }
 
   async sourceStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
-    await this.kube.custom.patchNamespacedCustomObjectStatus({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name, body: { status } }, MERGE);
+    await sourceStatus(this.kube, namespace, name, status);
   }
 
-  async getSource(namespace: string, name: string): Promise<{ metadata: { resourceVersion: string; managedFields?: unknown[] }; spec: Record<string, any>; status?: Record<string, any> }> {
-    return (await this.kube.custom.getNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name })) as never;
+  async getSource(namespace: string, name: string): Promise<SourceObject> {
+    return getSource(this.kube, namespace, name);
   }
 
   /** A mover (or any job) pod; unscheduled, so deleting it is immediate. */
   async pod(namespace: string, name: string, labels: Record<string, string>, status: Record<string, unknown>, claim?: string): Promise<void> {
-    await this.kube.core.createNamespacedPod({
-      namespace,
-      body: {
-        metadata: { name, labels },
-        spec: {
-          restartPolicy: 'Never',
-          containers: [{ name: 'restic', image: 'quay.io/backube/volsync:0.13.0', ...(claim ? { volumeMounts: [{ name: 'data', mountPath: '/data' }] } : {}) }],
-          ...(claim ? { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }] } : {}),
-        },
-      },
-    });
-    await this.kube.core.patchNamespacedPodStatus({ namespace, name, body: { status } }, MERGE);
+    await createPodWithStatus(this.kube, namespace, name, labels, status, claim);
   }
 
   async job(namespace: string, name: string, labels: Record<string, string>, o: { backoffLimit?: number; status?: Record<string, unknown> } = {}): Promise<void> {
@@ -140,7 +108,7 @@ export class Fixtures {
   }
 
   async secret(namespace: string, name: string, stringData: Record<string, string>): Promise<void> {
-    await this.kube.core.createNamespacedSecret({ namespace, body: { metadata: { name }, type: 'Opaque', stringData } });
+    await createSecret(this.kube, namespace, name, stringData);
   }
 
   async deployment(namespace: string, name: string, o: { replicas?: number; strategy?: string; claim?: string }): Promise<void> {
@@ -188,13 +156,6 @@ export class Fixtures {
   }
 }
 
-/** VolSync's labels on a source's mover pod (the Job controller adds job-name). */
-export const moverLabels = (source: string): Record<string, string> => ({
-  'app.kubernetes.io/created-by': 'volsync',
-  'job-name': `volsync-src-${source}`,
-  'batch.kubernetes.io/job-name': `volsync-src-${source}`,
-});
-
 export const LOCK_LOG = [
   'using parent snapshot 4f1c2d9a',
   'repo already locked, waiting up to 0s for the lock',
@@ -202,7 +163,3 @@ export const LOCK_LOG = [
   'the `unlock` command can be used to remove stale locks',
   'ERROR: failed to run backup',
 ].join('\n');
-
-export function syncCondition(status: 'True' | 'False', reason: string, message: string, at: number): Record<string, string> {
-  return { type: 'Synchronizing', status, reason, message, lastTransitionTime: iso(at) };
-}

@@ -4,8 +4,7 @@
  * watch that records every spec.paused a source goes through, and an in-process command context
  * with the real access control, audit log and ConfigMap-backed confirmations.
  */
-import { randomBytes } from 'node:crypto';
-import { KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import pino from 'pino';
 import { AccessControl } from '../../src/access.ts';
 import { AuditLog } from '../../src/audit.ts';
@@ -16,69 +15,29 @@ import type { CommandSet } from '../../src/command/dispatch.ts';
 import { parseEnv, parseFileConfig } from '../../src/config.ts';
 import { ConfigMapConfirmationStore, Confirmations } from '../../src/confirm/confirmations.ts';
 import type { Kube } from '../../src/kube/client.ts';
-import { VOLSYNC, kubeFromConfig } from '../../src/kube/client.ts';
+import { VOLSYNC } from '../../src/kube/client.ts';
 import { SingleReplica } from '../../src/leader.ts';
 import type { Reply } from '../../src/reply.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
+import { createPodWithStatus, createReplicationSource, resticSourceSpec } from '../harness/kube-objects.ts';
 
-export const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const uniq = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// The shared vocabulary (test/harness/kube-objects.ts), and the /restic tests' short forms of it.
+export { createNamespace, createSecret, getSource, kubeFor, MERGE, moverLabels, sleep, sourceStatus, uniq } from '../harness/kube-objects.ts';
 
-export function kubeFor(kubeconfigPath: string): Kube {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return kubeFromConfig(kc);
-}
-
-export async function createNamespace(kube: Kube, name: string): Promise<void> {
-  await kube.core.createNamespace({ body: { metadata: { name } } });
-}
-
-export async function createSecret(kube: Kube, namespace: string, name: string, data: Record<string, string>): Promise<void> {
-  await kube.core.createNamespacedSecret({ namespace, body: { metadata: { name }, type: 'Opaque', stringData: data } });
-}
-
+/** A restic ReplicationSource: PVC `pvc` (default: the name), Secret `<name>-restic-secret`, hourly. */
 export async function createSource(
   kube: Kube,
   namespace: string,
   name: string,
   o: { pvc?: string; secret?: string; labels?: Record<string, string>; paused?: boolean; schedule?: string; customCA?: Record<string, string> } = {},
 ): Promise<void> {
-  await kube.custom.createNamespacedCustomObject({
-    group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace,
-    body: {
-      apiVersion: `${VOLSYNC.group}/${VOLSYNC.version}`,
-      kind: 'ReplicationSource',
-      metadata: { name, labels: o.labels },
-      spec: {
-        sourcePVC: o.pvc ?? name,
-        ...(o.paused !== undefined ? { paused: o.paused } : {}),
-        trigger: { schedule: o.schedule ?? '0 * * * *' },
-        restic: { repository: o.secret ?? `${name}-restic-secret`, copyMethod: 'Clone', ...(o.customCA ? { customCA: o.customCA } : {}) },
-      },
-    },
-  });
+  await createReplicationSource(kube, namespace, name, resticSourceSpec(name, o), o.labels ? { labels: o.labels } : {});
 }
 
-export async function getSource(kube: Kube, namespace: string, name: string): Promise<{ metadata: { uid: string; resourceVersion: string }; spec: Record<string, any>; status?: Record<string, any> }> {
-  return (await kube.custom.getNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name })) as never;
-}
-
-export async function sourceStatus(kube: Kube, namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
-  await kube.custom.patchNamespacedCustomObjectStatus({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name, body: { status } }, MERGE);
-}
-
-/** A pod with the given phase (no kubelet runs: the status is written directly). */
+/** A pod with the given phase, started two minutes ago (no kubelet runs: the status is written directly). */
 export async function createPod(kube: Kube, namespace: string, name: string, phase: string, labels: Record<string, string> = {}): Promise<void> {
-  await kube.core.createNamespacedPod({
-    namespace,
-    body: { metadata: { name, labels }, spec: { restartPolicy: 'Never', containers: [{ name: 'restic', image: 'quay.io/backube/volsync:0.13.0' }] } },
-  });
-  await kube.core.patchNamespacedPodStatus({ namespace, name, body: { status: { phase, startTime: new Date(Date.now() - 120_000).toISOString() } } }, MERGE);
+  await createPodWithStatus(kube, namespace, name, labels, { phase, startTime: new Date(Date.now() - 120_000).toISOString() });
 }
-
-export const moverLabels = (source: string): Record<string, string> => ({ 'app.kubernetes.io/created-by': 'volsync', 'job-name': `volsync-src-${source}` });
 
 /** Records every spec.paused value one source goes through, from a watch (no poll can miss a short pause). */
 export async function watchPaused(kube: Kube, namespace: string, name: string): Promise<{ seen: Array<boolean | undefined>; stop(): void }> {

@@ -6,8 +6,8 @@ import nock from 'nock';
 import pino from 'pino';
 import { ButtonSigner, epochSeconds } from '../../src/alerts/button-values.ts';
 import { Diagnoser, SILENCE_ACTION, UNSILENCE_ACTION, windowForSilence } from '../../src/alerts/diagnoser.ts';
-import { BackupActivity } from '../../src/alerts/backup-activity.ts';
-import type { WindowState } from '../../src/alerts/backup-activity.ts';
+import { BackupFacts } from '../../src/backup-window/facts.ts';
+import type { WindowState } from '../../src/backup-window/facts.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { SilencesClient } from '../../src/alerts/silences.ts';
 import { silenceActions, silenceMarker } from '../../src/alerts/silence-actions.ts';
@@ -59,7 +59,7 @@ describe('which silence buttons a diagnosis offers', () => {
 
   it('the window button ends at the window\'s end + grace and expires with it', () => {
     const signer = new ButtonSigner('xoxb-one');
-    const d = new Diagnoser({ patterns: DEFAULT_PATTERNS, activity: new BackupActivity({ windows: [] }), signer, buttonTtlMs: 12 * 3600_000 });
+    const d = new Diagnoser({ patterns: DEFAULT_PATTERNS, backup: new BackupFacts({ windows: [] }), signer, buttonTtlMs: 12 * 3600_000 });
     const now = new Date('2030-03-10T02:10:00Z');
     const buttons = d.silenceButtons({ ...LABELS, severity: 'warning' }, [windowState({ open: true })], false, now);
     assert.deepEqual(buttons.map((b) => b.text), ['Silence until pbs ends (03:45 UTC)', 'Silence 1 h', 'Silence 4 h']);

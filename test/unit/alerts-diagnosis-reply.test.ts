@@ -1,27 +1,45 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diagnosisReply } from '../../src/alerts/diagnosis-reply.ts';
-import { classify } from '../../src/alerts/classify.ts';
-import { BackupActivity } from '../../src/alerts/backup-activity.ts';
+import { classify, DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
+import { Diagnoser } from '../../src/alerts/diagnoser.ts';
+import { BackupFacts } from '../../src/backup-window/facts.ts';
 import { parseFileConfig } from '../../src/config.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
 
 const now = new Date('2026-11-22T02:40:00Z');
 const target = { namespace: 'kube-system', pod: 'kube-scheduler-talos-monitor' };
-const windows = new BackupActivity({ windows: parseFileConfig({}, 'test').windows }).windows(now, target.pod, target.namespace);
+const windows = new BackupFacts({ windows: parseFileConfig({}, 'test').windows }).windows(now, target.pod, target.namespace);
 const classification = classify({ ...target, previousLog: ['E0226 leaderelection lost'] });
-const movers = { movers: [{ namespace: 'media', name: 'volsync-src-plex-abcde', kind: 'backup' as const, app: 'plex', phase: 'Running', since: new Date('2026-11-22T02:04:00Z') }], at: now };
+const movers = { movers: [{ namespace: 'media', name: 'volsync-src-plex-abcde', kind: 'source' as const, owner: 'plex', phase: 'Running', since: new Date('2026-11-22T02:04:00Z') }], at: now };
 
 test('without a window lead, the diagnosis states the running backup and the open window itself', () => {
-  const text = renderText(diagnosisReply({ target, classification, movers, windows, now }));
+  const text = renderText(diagnosisReply({ target, classification, backup: { movers, windows }, now }));
   assert.match(text, /Backup window pbs is open/);
   assert.match(text, /plex/);
 });
 
-test('with a window lead, the window and the movers are said once, in the lead', () => {
+test('with a window lead, the window and the movers are looked up and said once, in the lead', async () => {
   const lead = [{ type: 'section' as const, text: 'Known transient during the pbs window (02:00–03:30 UTC): backup of media/plex running since 02:04.' }];
-  const text = renderText(diagnosisReply({ target, classification, movers, windows, now, lead }));
-  assert.ok(text.startsWith('Known transient during the pbs window'));
-  assert.doesNotMatch(text, /Backup window pbs is open/);
-  assert.equal(text.match(/plex/g)?.length, 1);
+  let lookups = 0;
+  const moverPods = async (at: Date) => {
+    lookups++;
+    return { pods: [{ metadata: { namespace: 'media', name: 'volsync-src-plex-abcde' }, status: { phase: 'Running', startTime: new Date('2026-11-22T02:04:00Z') } }], at };
+  };
+  const diagnoser = new Diagnoser({
+    patterns: DEFAULT_PATTERNS,
+    backup: new BackupFacts({ moverPods, windows: parseFileConfig({}, 'test').windows, now: () => now }),
+    buttonTtlMs: 3600_000,
+    now: () => now,
+  });
+  const led = renderText(await diagnoser.diagnose({ ...target, labels: {}, lead }));
+  assert.ok(led.startsWith('Known transient during the pbs window'));
+  assert.doesNotMatch(led, /Backup window pbs is open/);
+  assert.equal(led.match(/plex/g)?.length, 1);
+  assert.equal(lookups, 0);
+  // Without a lead the diagnosis says it itself, from one lookup.
+  const own = renderText(await diagnoser.diagnose({ ...target, labels: {} }));
+  assert.match(own, /Backup window pbs is open/);
+  assert.match(own, /Backup of media\/plex running/);
+  assert.equal(lookups, 1);
 });

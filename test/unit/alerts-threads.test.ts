@@ -13,7 +13,7 @@ import type { NotifierDeps } from '../../src/alerts/group-notifier.ts';
 import { MemoryThreadStore, capAlerts, pruneEntries, encodeRecord, DEFAULT_THREAD_LIMITS } from '../../src/alerts/thread-store.ts';
 import type { ThreadRecord } from '../../src/alerts/thread-store.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
-import { BackupActivity } from '../../src/alerts/backup-activity.ts';
+import { BackupFacts } from '../../src/backup-window/facts.ts';
 import { ButtonSigner } from '../../src/alerts/button-values.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { channelFor } from '../../src/alerts/alert-routing.ts';
@@ -65,7 +65,7 @@ describe('alert group threads', () => {
       routes: [],
       defaultChannel: CH,
       isCrashLoop: crashLoopMatcher(/(KubePodCrashLooping|CrashLoopBackOff)/),
-      diagnoser: new Diagnoser({ patterns: DEFAULT_PATTERNS, activity: new BackupActivity({ windows: [] }), signer: new ButtonSigner('xoxb-x'), buttonTtlMs: 3600_000 }),
+      diagnoser: new Diagnoser({ patterns: DEFAULT_PATTERNS, backup: new BackupFacts({ windows: [] }), signer: new ButtonSigner('xoxb-x'), buttonTtlMs: 3600_000 }),
       hooks: () => [{
         annotate: async (e) => [{ type: 'section', text: `:information_source: hook saw ${e.labels['pod']} in ${e.threadTs}` }],
         observed: (e) => observed.push(e),

@@ -34,7 +34,7 @@ describe('Percona restore lock (K8SPS-686)', () => {
     const [l] = evaluateLocks([lease('r1', 120, 30)], [restore('r1', 'Running')], [], NOW);
     assert.equal(l?.blocking, false);
     assert.equal(l?.expiredWhileRunning, true);
-    assert.match(describeLock(l!, NOW), /expired \(expired 90s ago\) while restore `r1` is still Running/);
+    assert.match(describeLock(l!, NOW), /expired \(expired 1m ago\) while restore `r1` is still Running/);
   });
 
   test('leases of other clusters or other names are ignored', () => {

@@ -4,8 +4,31 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseEnv, parseFileConfig } from '../../src/config.ts';
-import { isWindowTransient, windowSettings } from '../../src/backup-window/window-settings.ts';
+import { windowSettings } from '../../src/backup-window/window-settings.ts';
+import { isWindowTransient } from '../../src/backup-window/facts.ts';
 import { windowMatchers } from '../../src/backup-window/window-silence.ts';
+
+test('an invalid window names the bad field, what is expected and what was given', () => {
+  const pbs = { name: 'pbs', zone: 'UTC', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '02:00', end: '03:30', graceMinutes: 15 };
+  const rejects = (w: Record<string, unknown>, message: RegExp) => {
+    assert.throws(() => parseFileConfig({ windows: [w] }, 'bot.yaml'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.match(err.message, message);
+      return true;
+    });
+  };
+  rejects({ ...pbs, zone: 'Mars/Olympus' }, /\n  windows\[0\]\.zone: expected an IANA time zone.*; got "Mars\/Olympus"$/m);
+  rejects({ ...pbs, start: '2:00' }, /\n  windows\[0\]\.start: expected a 24-hour time "HH:MM".*; got "2:00"$/m);
+  rejects({ ...pbs, end: '24:00' }, /windows\[0\]\.end: expected a 24-hour time "HH:MM".*; got "24:00"$/m);
+  rejects({ ...pbs, start: 120 }, /windows\[0\]\.start: expected a 24-hour time "HH:MM" \(quoted in YAML\).*; got 120$/m);
+  rejects({ ...pbs, days: [] }, /windows\[0\]\.days: expected at least one of mon, tue/);
+  rejects({ ...pbs, days: ['monday'] }, /windows\[0\]\.days\[0\]: expected one of the lowercase three-letter names.*; got "monday"$/m);
+  rejects({ ...pbs, graceMinutes: -1 }, /windows\[0\]\.graceMinutes: expected a whole number of minutes from 0 to 720; got -1$/m);
+  rejects({ ...pbs, graceMinutes: 1.5 }, /windows\[0\]\.graceMinutes: .*; got 1\.5$/m);
+  rejects({ ...pbs, name: '' }, /windows\[0\]\.name: expected a short lowercase name.*; got ""$/m);
+  rejects({ ...pbs, name: 'a@b' }, /windows\[0\]\.name: expected a short lowercase name.*; got "a@b"$/m);
+  assert.doesNotThrow(() => parseFileConfig({ windows: [pbs] }, 'bot.yaml'));
+});
 
 test('defaults include the pbs window, daily 02:00-03:30 UTC, annotate, with the control-plane pods', () => {
   const c = parseFileConfig({}, 'test');

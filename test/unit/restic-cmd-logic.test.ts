@@ -97,7 +97,7 @@ describe('what binds and what gates a --remove-all', () => {
   test('a second operator for a live lock or an active mover, not for dead locks', () => {
     assert.equal(secondApproverReason({ locks: [judged(lock('aa'), 'absent')], movers: [] }), undefined);
     assert.match(secondApproverReason({ locks: [judged(lock('bb'), 'Running')], movers: [] }) ?? '', /lock `bb000000` is live/);
-    assert.match(secondApproverReason({ locks: [], movers: [{ name: 'volsync-src-plex-x', phase: 'Pending', owner: 'plex', kind: 'source' }] }) ?? '', /mover pod `volsync-src-plex-x` \(Pending\) is active/);
+    assert.match(secondApproverReason({ locks: [], movers: [{ namespace: 'media', name: 'volsync-src-plex-x', phase: 'Pending', owner: 'plex', kind: 'source' }] }) ?? '', /mover pod `volsync-src-plex-x` \(Pending\) is active/);
  
     // A young lock of a mover that is not here is not provably dead: a second operator, like a live one.
     const young = judged(lock('cc'), 'absent', YOUNG);

@@ -142,12 +142,11 @@ for (const { label, evil: EVIL, word: EVIL_WORD } of VARIANTS) describe(`outside
         phase: 'Running', events: [{ type: 'Warning', reason: EVIL, message: EVIL, count: 3, at: NOW }],
         owner: { kind: EVIL, name: EVIL_WORD, strategy: EVIL, replicas: 1, error: EVIL }, resources: EVIL, log: { lines: log },
       },
-      movers: { movers: [{ namespace: 'apps', name: EVIL_WORD, kind: 'backup', app: EVIL, phase: EVIL, since: NOW }], at: NOW },
-      windows: [],
+      backup: { movers: { movers: [{ namespace: 'apps', name: EVIL_WORD, kind: 'source', owner: EVIL, phase: EVIL, since: NOW }], at: NOW }, windows: [] },
     });
     assertSafe('diagnosis', r);
     const unavailable = diagnosisReply({
-      target, classification, now: NOW, movers: { movers: [], at: NOW, error: EVIL }, windows: [],
+      target, classification, now: NOW, backup: { movers: { movers: [], at: NOW, error: EVIL }, windows: [] },
       facts: { found: false, error: EVIL, evidence: target, events: [], eventsError: EVIL, log: { unavailable: EVIL } },
     });
     assertSafe('diagnosis without facts', unavailable);
