@@ -13,7 +13,6 @@ import { cronFor } from '../src/window/index.ts';
 import type { WindowTimes } from '../src/window/index.ts';
 import { BackupWindowService } from '../src/backup-window/service.ts';
 import type { BackupWindowServiceOptions } from '../src/backup-window/service.ts';
-import { registerWindowService, unregisterWindowService } from '../src/backup-window/registry.ts';
 import type { AlertHooks } from '../src/backup-window/alert-hooks.ts';
 
 /** setTimeout's ceiling (~24.8 days); a longer wait is re-armed when it fires. */
@@ -118,7 +117,6 @@ export interface BackupWindows {
 export function startBackupWindows(opts: StartBackupWindowsOptions): BackupWindows {
   const { services, safetyTick, ...rest } = opts;
   const service = new BackupWindowService({ services, ...rest });
-  registerWindowService(services, service);
   let stopped = false;
   let ticks: WindowTicks | undefined;
   const reconcile = async (reason = 'requested') => {
@@ -146,7 +144,6 @@ export function startBackupWindows(opts: StartBackupWindowsOptions): BackupWindo
     async stop() {
       stopped = true;
       ticks?.stop();
-      unregisterWindowService(services, service);
       await service.idle();
       await service.flush();
     },

@@ -14,11 +14,17 @@ import type { GroupResolver } from './access.ts';
 import type { Services } from './command/context.ts';
 import { commandSet } from './command/dispatch.ts';
 import type { CommandSet } from './command/dispatch.ts';
-import { backupActions, backupCommands } from '../commands/backup.ts';
-import type { BackupCommandDeps } from '../commands/backup.ts';
+import { backupCommands } from '../commands/backup/index.ts';
+import type { BackupCommandDeps } from '../commands/backup/index.ts';
 import { BackupCache } from './backup/backup-cache.ts';
-import { stopFollowing } from './backup/run.ts';
-import { resticActions, resticCommands } from '../commands/restic.ts';
+import { resticCommands } from '../commands/restic/index.ts';
+import type { ResticCommandDeps } from '../commands/restic/index.ts';
+import { silenceActions } from '../commands/alerts.ts';
+import type { SilenceActionDeps } from '../commands/alerts.ts';
+import { BackgroundWork } from './command/background.ts';
+import { VolSyncUnlockSupport } from '../commands/restic/volsync-unlock.ts';
+import { SilencesClient } from './alerts/silences.ts';
+import { ButtonSigner } from './alerts/button-values.ts';
 import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
@@ -55,17 +61,41 @@ export interface StartOptions {
   listenHost?: string;
 }
 
-export function buildCommands(deps: { backup?: BackupCommandDeps } = {}): CommandSet {
-  return commandSet([backupCommands(deps.backup), resticCommands()], { ...backupActions(deps.backup), ...resticActions() });
+export interface CommandDeps {
+  backup?: BackupCommandDeps;
+  restic?: ResticCommandDeps;
+  /** The alert buttons, when alerts run (Slack modes). */
+  alerts?: SilenceActionDeps;
 }
 
-export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
-  const env = config.env;
-  const log = opts.log ?? createLogger({ level: env.logLevel, pretty: env.mode === 'terminal' });
-  const metrics = new Metrics({ defaultMetrics: true });
-  const server = new HttpServer(log, metrics);
-  const audit = new AuditLog(log);
+/** Every command family and button, with the services they reach through their deps. */
+export function buildCommands(deps: CommandDeps = {}): CommandSet {
+  return commandSet([backupCommands(deps.backup), resticCommands(deps.restic)], deps.alerts ? silenceActions(deps.alerts) : []);
+}
 
+export interface ServiceOptions {
+  log: Logger;
+  kube: Kube | undefined;
+  /** Where the bot keeps its own state (default: botNamespace(kube)). */
+  namespace?: string;
+  /**
+   * Keep confirmations in the cluster (default: in the Slack modes). The terminal answers its own
+   * prompts in-process; Slack answers may reach another replica or a restarted bot.
+   */
+  confirmationsInCluster?: boolean;
+  /** The clock of the confirmations (tests move it). */
+  now?: () => Date;
+}
+
+/**
+ * The services every command handler gets: access control, audit, confirmations, leadership and
+ * the cluster. startBot and the in-process test bots build them here, so they are the same.
+ * The Lease leadership (Slack modes with a cluster) is returned unstarted.
+ */
+export function buildServices(config: Config, opts: ServiceOptions): { services: Services; leaseLeadership?: LeaseLeadership } {
+  const env = config.env;
+  const { log, kube } = opts;
+  const audit = new AuditLog(log);
   let groups: GroupResolver | undefined;
   if (env.botToken) {
     const client = createWebClient(env.botToken, { slackApiUrl: env.slackApiUrl, log });
@@ -74,21 +104,42 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const buttonChannels = [config.alerts.channel, ...config.alerts.routes.map((r) => r.channel), ...config.alerts.watchChannels, ...config.windows.map((w) => w.channel)]
     .filter((c): c is string => typeof c === 'string');
   const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, buttonChannels, groups, log });
+  const inCluster = kube && (opts.confirmationsInCluster ?? env.mode !== 'terminal') ? kube : undefined;
+  const now = opts.now ? { now: opts.now } : {};
+  const confirmations = new Confirmations({
+    store: inCluster ? new ConfigMapConfirmationStore(inCluster, { namespace: opts.namespace ?? botNamespace(inCluster), ...now }) : new MemoryConfirmationStore(),
+    ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
+    ...now,
+  });
+  const leaseLeadership = kube && env.mode !== 'terminal' ? new LeaseLeadership(kube, { namespace: opts.namespace ?? botNamespace(kube), log }) : undefined;
+  const services: Services = { config, log, access, audit, kube, confirmations, leadership: leaseLeadership ?? new SingleReplica() };
+  return { services, ...(leaseLeadership ? { leaseLeadership } : {}) };
+}
+
+export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
+  const env = config.env;
+  const log = opts.log ?? createLogger({ level: env.logLevel, pretty: env.mode === 'terminal' });
+  const metrics = new Metrics({ defaultMetrics: true });
+  const server = new HttpServer(log, metrics);
   const kube = opts.kube ?? loadKube();
   if (kube) log.info({ server: kube.server, context: kube.context }, 'using this Kubernetes API server');
   else log.warn('no Kubernetes cluster is configured (no KUBECONFIG, ~/.kube/config or in-cluster service account); cluster commands will say so. Set KUBECONFIG, or run `npm run demo` for the local sample cluster.');
-  // The terminal answers its own prompts in-process; Slack answers may reach another replica or a restarted bot.
-  const confirmations = new Confirmations({
-    store: kube && env.mode !== 'terminal' ? new ConfigMapConfirmationStore(kube, { namespace: botNamespace(kube) }) : new MemoryConfirmationStore(),
-    ttlMs: config.restic.confirmTimeoutMinutes * 60_000,
-  });
-  const leaseLeadership = kube && env.mode !== 'terminal' ? new LeaseLeadership(kube, { namespace: botNamespace(kube), log }) : undefined;
-  const services: Services = { config, log, access, audit, kube, confirmations, leadership: leaseLeadership ?? new SingleReplica() };
+  const { services, leaseLeadership } = buildServices(config, { log, kube });
   leaseLeadership?.start();
   // A running Slack bot answers /backup status from watches; the terminal lists on demand.
   const backupCache = kube && env.mode !== 'terminal' ? new BackupCache(kube, log) : undefined;
   backupCache?.start();
-  const commands = buildCommands({ backup: { cache: backupCache } });
+  // Follow-ups commands leave running (a sync, a VolSync unlock), ended by stop().
+  const background = new BackgroundWork();
+  // Alerts and their silence buttons share one Alertmanager client and one button signer.
+  const silences = env.mode !== 'terminal' && env.alertmanagerUrl ? new SilencesClient({ baseUrl: env.alertmanagerUrl }) : undefined;
+  const signer = new ButtonSigner(env.botToken);
+  let windows: BackupWindows | undefined;
+  const commands = buildCommands({
+    backup: { cache: backupCache, background, windows: () => windows?.service },
+    restic: { background, volsyncSupport: new VolSyncUnlockSupport() },
+    ...(env.mode !== 'terminal' ? { alerts: { silences, signer } } : {}),
+  });
   if (kube) {
     server.readiness('kubernetes', async () => {
       try {
@@ -102,14 +153,13 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   let slack: SlackTransport | undefined;
   let alerts: Alerts | undefined;
-  let windows: BackupWindows | undefined;
   if (env.mode !== 'terminal') {
     slack = createSlackTransport({ config, log, server, metrics, commands, services });
     const transport = slack;
     server.readiness('slack', () => transport.notReady());
     // One mover lookup for the alert diagnosis and the window's annotation: a storm asks once.
     const moverPods = kube ? cachedMoverPods(kube) : undefined;
-    alerts = startAlerts({ config, log, server, metrics, commands, kube, ...(moverPods ? { moverPods } : {}), slack, leadership: services.leadership });
+    alerts = startAlerts({ config, log, server, metrics, silences, signer, kube, ...(moverPods ? { moverPods } : {}), slack, leadership: services.leadership });
     // Window ticks, silences and summaries run on the leader only (services.leadership).
     windows = startBackupWindows({
       services: { ...services, slack: { client: slack.client, poster: slack.poster } },
@@ -133,7 +183,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const stop = async () => {
     await windows?.stop();
     await alerts?.stop();
-    stopFollowing();
+    background.stop();
     await backupCache?.stop();
     await leaseLeadership?.stop();
     await slack?.stop();

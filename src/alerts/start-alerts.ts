@@ -1,7 +1,7 @@
 /**
  * Alerts in threads, wired: the webhook route, the bounded queue, the pipeline that posts each
  * group into its thread, the thread map (in the cluster when there is one), the diagnoser, the
- * silence buttons' handlers, the channel watcher and the metrics. app.ts calls startAlerts()
+ * channel watcher and the metrics. app.ts calls startAlerts()
  * once the Slack transport exists; the backup-window scheduler plugs in through `hooks`.
  */
 import type { App } from '@slack/bolt';
@@ -10,14 +10,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Metrics } from '../metrics.ts';
-import type { CommandSet } from '../command/dispatch.ts';
 import type { Kube } from '../kube/client.ts';
 import { botNamespace } from '../kube/client.ts';
 import type { ChannelPoster } from '../slack/poster.ts';
 import { renderBlocks } from '../slack/render-blocks.ts';
 import type { Reply } from '../reply.ts';
 import { DEFAULT_PATTERNS, mergePatterns, parseCrashPatterns } from './classify.ts';
-import { SilencesClient } from './silences.ts';
+import type { SilencesClient } from './silences.ts';
 import type { AlertHooks, AlertThreads } from './hooks.ts';
 import { NotificationQueue } from './notification-queue.ts';
 import { mountWebhook, WEBHOOK_PATH } from './webhook-route.ts';
@@ -26,12 +25,11 @@ import { ConfigMapThreadStore, MemoryThreadStore } from './thread-store.ts';
 import { BackupFacts } from '../backup-window/facts.ts';
 import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import type { MoverPodSource } from '../volsync/mover-pods.ts';
-import { ButtonSigner } from './button-values.ts';
+import type { ButtonSigner } from './button-values.ts';
 import { Diagnoser } from './diagnoser.ts';
 import type { LogReader } from './pod-log.ts';
 import { crashLoopMatcher, DiagnosisBudget, notifyGroup } from './group-notifier.ts';
 import { AlertPipeline } from './alert-pipeline.ts';
-import { silenceActions } from './silence-actions.ts';
 import { watchChannels } from './channel-watch.ts';
 import { registerAlertMetrics } from './alert-metrics.ts';
 import type { Leadership } from '../leader.ts';
@@ -42,8 +40,10 @@ export interface StartAlertsOptions {
   log: Logger;
   server: HttpServer;
   metrics: Metrics;
-  /** The silence buttons' handlers are added to its actions. */
-  commands: CommandSet;
+  /** Present when ALERTMANAGER_URL is set; startBot makes it, since the silence buttons use it too. */
+  silences: SilencesClient | undefined;
+  /** Signs the silence buttons' values; the buttons' handlers check them with the same one. */
+  signer: ButtonSigner;
   kube?: Kube;
   /** The bot's one mover lookup (default: one made from `kube`). */
   moverPods?: MoverPodSource;
@@ -91,10 +91,9 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
   const hooks: AlertHooks[] = o.hooks ? [o.hooks] : [];
   const patterns = mergePatterns(parseCrashPatterns(config.alerts.patterns, 'alerts.patterns'), DEFAULT_PATTERNS);
   const crashPattern = new RegExp(config.alerts.watchPattern);
-  const silences = env.alertmanagerUrl ? new SilencesClient({ baseUrl: env.alertmanagerUrl }) : undefined;
+  const { silences, signer } = o;
   if (!silences) log.warn('ALERTMANAGER_URL is not set: alert threads get no silence buttons. Set it to your Alertmanager (e.g. http://alertmanager.monitoring:9093).');
 
-  const signer = new ButtonSigner(env.botToken);
   const moverPods = o.moverPods ?? (kube ? cachedMoverPods(kube) : undefined);
   const backup = new BackupFacts({ ...(moverPods ? { moverPods } : {}), windows: config.windows });
   const diagnoser = new Diagnoser({
@@ -105,7 +104,6 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
     buttonTtlMs: config.alerts.silenceButtonHours * 3600_000,
     ...(o.readLog ? { readLog: o.readLog } : {}),
   });
-  for (const [id, handler] of Object.entries(silenceActions({ silences, signer }))) o.commands.actions.set(id, handler);
 
   const store: ThreadStore = kube
     ? new ConfigMapThreadStore(kube, { namespace: botNamespace(kube), log })

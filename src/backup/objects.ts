@@ -38,25 +38,8 @@ export interface Condition {
   lastTransitionTime?: Time;
 }
 
-export interface ReplicationSource {
-  metadata?: Meta;
-  spec?: {
-    sourcePVC?: string;
-    paused?: boolean;
-    trigger?: { schedule?: string; manual?: string };
-    restic?: { repository?: string };
-    [k: string]: unknown;
-  };
-  status?: {
-    lastSyncTime?: Time;
-    lastSyncStartTime?: Time;
-    lastSyncDuration?: string;
-    nextSyncTime?: Time;
-    lastManualSync?: string;
-    latestMoverStatus?: { result?: string; logs?: string };
-    conditions?: Condition[];
-  };
-}
+/** One ReplicationSource type for the whole bot: it lives with the rest of VolSync. */
+export type { ReplicationSource } from '../volsync/source.ts';
 
 export interface ReplicationDestination {
   metadata?: Meta;

@@ -11,6 +11,7 @@ import type { BackupCache } from './backup-cache.ts';
 import type { Inventory } from './inventory.ts';
 import { listInventory, listSources, withTimeout } from './inventory.ts';
 import { nearest } from './nearest.ts';
+import { matchProblem, matchSource } from '../volsync/source.ts';
 import type { ReplicationSource } from './objects.ts';
 import { nameOf, namespaceOf } from './objects.ts';
 import type { PerconaReport } from './percona.ts';
@@ -95,22 +96,24 @@ export async function unknownNamespaceReply(deps: StatusDeps, kube: Kube, namesp
   return { text: lines.join(' '), blocks: [{ type: 'section', text: `:warning: ${lines.join('\n')}` }], visibility: 'ephemeral', tone: 'error' };
 }
 
-export function unknownSourceReply(namespace: string, name: string, sources: ReplicationSource[], command: string): Reply {
-  const names = sources.filter((s) => namespaceOf(s) === namespace).map(nameOf).sort();
-  const near = nearest(name, names);
+export function unknownSourceReply(namespace: string, name: string, match: { near: string[]; names: string[] }, command: string): Reply {
+  const names = match.names;
+  const near = match.near;
   const lines = [`No ReplicationSource \`${name}\` in \`${namespace}\`.`];
   if (near.length) lines.push(`Did you mean ${near.map((n) => `\`${command} ${namespace} ${n}\``).join(' or ')}?`);
   else lines.push(`Sources in \`${namespace}\`: ${names.slice(0, 20).map((n) => `\`${n}\``).join(', ')}${names.length > 20 ? `, and ${names.length - 20} more` : ''}.`);
   return { text: lines.join(' '), blocks: [{ type: 'section', text: `:warning: ${lines.join('\n')}` }], visibility: 'ephemeral', tone: 'error' };
 }
 
-/** A source by name, else by its source PVC (people often know the PVC, not the source). */
-export function findSource(sources: ReplicationSource[], namespace: string, name: string): ReplicationSource | undefined {
-  const inNs = sources.filter((s) => namespaceOf(s) === namespace);
-  return inNs.find((s) => nameOf(s) === name) ?? (() => {
-    const byPvc = inNs.filter((s) => s.spec?.sourcePVC === name);
-    return byPvc.length === 1 ? byPvc[0] : undefined;
-  })();
+/**
+ * The one resolve rule (src/volsync/source.ts: name, then source PVC, then app label) over the
+ * sources of `namespace`: the source, or the reply listing the choices or the near matches.
+ */
+export function resolveReply(sources: readonly ReplicationSource[], namespace: string, name: string, command: string): { source: ReplicationSource } | { reply: Reply } {
+  const match = matchSource(sources.filter((s) => namespaceOf(s) === namespace), name);
+  if (match.kind === 'found') return { source: match.source };
+  if (match.kind === 'ambiguous') return { reply: errorReply(matchProblem(match, namespace, name, command)) };
+  return { reply: unknownSourceReply(namespace, name, match, command) };
 }
 
 export async function gatherStatus(deps: StatusDeps, kube: Kube, inv: Inventory, now: number): Promise<StatusData> {
@@ -146,9 +149,9 @@ export async function backupStatus(deps: StatusDeps, args: StatusArgs): Promise<
   if (namespace && inv.sources.length === 0) return unknownNamespaceReply(deps, kube, namespace, '/backup status');
   const now = deps.now().getTime();
   if (namespace && name) {
-    const rs = findSource(inv.sources, namespace, name);
-    if (!rs) return unknownSourceReply(namespace, name, inv.sources, '/backup status');
-    const data = await gatherStatus(deps, kube, { ...inv, sources: [rs] }, now);
+    const found = resolveReply(inv.sources, namespace, name, '/backup status');
+    if ('reply' in found) return found.reply;
+    const data = await gatherStatus(deps, kube, { ...inv, sources: [found.source] }, now);
     return renderSourceDetail(data, now);
   }
   const data = await gatherStatus(deps, kube, inv, now);

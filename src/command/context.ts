@@ -8,12 +8,39 @@ import type { ChannelPoster } from '../slack/poster.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Confirmations } from '../confirm/confirmations.ts';
 import type { Leadership } from '../leader.ts';
+import type { ConfirmationRecord } from '../confirm/confirmations.ts';
+import { escapeMrkdwn } from '../reply.ts';
 
-/** Who is asking. In the terminal this is the local user, acting as an operator with their own kube credentials. */
+/** Someone a reply names: the actor, a requester from a confirmation, an approver. */
+export interface Person {
+  id: string;
+  name?: string;
+}
+
+/** A person's time zone, and where it came from. */
+export interface UserZone {
+  zone: string;
+  /** Where it came from, for the reply: "your Slack profile", "this machine". */
+  source: string;
+  /** Why the zone is only a fallback, when it is. */
+  note?: string;
+}
+
+/**
+ * Who is asking. In the terminal this is the local user, acting as an operator with their own kube
+ * credentials. The transport that made the actor sets the facts a handler needs to render for it,
+ * so handlers never branch on `via` to render.
+ */
 export interface Actor {
   id: string;
   name?: string;
   via: 'slack' | 'terminal';
+  /** How a reply on this transport names `person` (default: this actor): `<@U…>` in Slack. */
+  mention?: (person?: Person) => string;
+  /** The person's time zone as the transport knows it (their Slack profile, the machine's zone). */
+  timeZone?: () => Promise<UserZone>;
+  /** Whether the transport shows Block Kit buttons the person can click (Slack yes, terminal no). */
+  buttons?: boolean;
 }
 
 /**
@@ -68,4 +95,28 @@ export interface ActionResult {
   ephemeral?: Reply;
 }
 
-export type ActionHandler = (input: ActionInput, ctx: CommandContext) => Promise<ActionResult>;
+/**
+ * What the framework found when the button answers a confirmation: the approval (or the
+ * cancellation) is recorded before the handler runs, and `requester` is who asked for it.
+ */
+export interface Answer {
+  status: 'approved' | 'waiting' | 'cancelled';
+  record: ConfirmationRecord;
+  requester: Actor;
+}
+
+export type ActionHandler = (input: ActionInput, ctx: CommandContext, answer?: Answer) => Promise<ActionResult>;
+
+/**
+ * `person` (default: the actor) as a reply to `actor` names them. Actors made outside a transport
+ * (tests, scripts) get the transport's rule by `via`.
+ */
+export function mention(actor: Actor, person: Person = actor): string {
+  if (actor.mention) return actor.mention(person);
+  return actor.via === 'slack' ? `<@${person.id}>` : escapeMrkdwn(person.name ?? person.id);
+}
+
+/** Whether replies to `actor` may carry buttons. */
+export function showsButtons(actor: Actor): boolean {
+  return actor.buttons ?? actor.via === 'slack';
+}

@@ -1,22 +1,37 @@
 /**
  * Turns a command line into a reply: parse and validate against the declarations, check access
  * for mutating verbs, run the handler, and turn any failure into one line for the user (the stack
- * goes to the log only).
+ * goes to the log only). Buttons go the same way: the declaration says what the framework checks
+ * (operator, cluster, the confirmation answered) before the handler runs.
  */
 import type { Reply } from '../reply.ts';
 import { errorReply, reply } from '../reply.ts';
-import type { ActionHandler, ActionInput, ActionResult, CommandContext } from './context.ts';
-import type { CommandFamily } from './registry.ts';
+import type { ActionInput, ActionResult, Actor, Answer, CommandContext } from './context.ts';
+import type { ActionSpec, CommandFamily, Needs } from './registry.ts';
 import { parse, usageLine } from './registry.ts';
-import { userMessage } from '../errors.ts';
+import { NO_CLUSTER, UserError, userMessage } from '../errors.ts';
+import type { ConfirmationRecord } from '../confirm/confirmations.ts';
 
 export interface CommandSet {
   families: CommandFamily[];
-  actions: Map<string, ActionHandler>;
+  actions: Map<string, ActionSpec>;
 }
 
-export function commandSet(families: CommandFamily[], actions: Record<string, ActionHandler> = {}): CommandSet {
-  return { families, actions: new Map(Object.entries(actions)) };
+/** The families' verbs and buttons, plus buttons that belong to no command (the alert buttons). */
+export function commandSet(families: CommandFamily[], actions: ActionSpec[] = []): CommandSet {
+  const all = [...families.flatMap((f) => f.actions ?? []), ...actions];
+  const map = new Map<string, ActionSpec>();
+  for (const a of all) {
+    if (map.has(a.id)) throw new Error(`two buttons declare the action id ${a.id}`);
+    map.set(a.id, a);
+  }
+  return { families, actions: map };
+}
+
+/** Why the needs are not met, or undefined. */
+function unmet(needs: Needs | undefined, ctx: CommandContext): string | undefined {
+  if (needs?.cluster && !ctx.services.kube) return NO_CLUSTER;
+  return undefined;
 }
 
 export async function dispatch(set: CommandSet, command: string, text: string, ctx: CommandContext): Promise<Reply> {
@@ -41,23 +56,62 @@ export async function dispatch(set: CommandSet, command: string, text: string, c
       { type: 'context', elements: [`Usage when it lands: \`${usageLine(family, verb)}\`: ${verb.summary}`] },
     ], { tone: 'info' });
   }
+  const missing = unmet(verb.needs, ctx);
+  if (missing) return errorReply(missing);
   try {
     return await verb.handler(parsed, ctx);
   } catch (err) {
+    // A UserError is an answer, not a failure: the log keeps error level (and stack traces) for what really broke.
+    if (err instanceof UserError) return errorReply(err.message);
     log.error({ err, command: family.command, verb: verb.verb }, 'command failed');
     return errorReply(userMessage(err, `\`${family.command} ${verb.verb}\` failed`));
   }
 }
 
-export async function dispatchAction(set: CommandSet, input: ActionInput, ctx: CommandContext): Promise<ActionResult> {
-  const handler = set.actions.get(input.actionId);
-  if (!handler) {
-    return { ephemeral: errorReply('That button belongs to an older version of backup-bot. Run the command again.') };
+function requesterOf(rec: ConfirmationRecord): Actor {
+  return { id: rec.requester.id, via: rec.requester.via, ...(rec.requester.name ? { name: rec.requester.name } : {}) };
+}
+
+/** Approves or cancels the confirmation the button answers; a refused answer is audited and thrown. */
+async function answer(spec: ActionSpec, input: ActionInput, ctx: CommandContext): Promise<Answer | undefined> {
+  if (!spec.answers) return undefined;
+  const { confirmations, audit } = ctx.services;
+  const { id, digest } = (spec.confirmationOf ?? ((value: string): { id: string; digest?: string } => ({ id: value })))(input.value);
+  if (spec.answers === 'cancel') {
+    const record = await confirmations.cancel(id, input.actor);
+    return { status: 'cancelled', record, requester: requesterOf(record) };
   }
   try {
-    return await handler(input, ctx);
+    const approval = await confirmations.approve(id, input.actor, { action: spec.action, ...(digest !== undefined ? { digest } : {}) });
+    return { ...approval, requester: requesterOf(approval.record) };
   } catch (err) {
-    ctx.services.log.error({ err, actionId: input.actionId }, 'action failed');
+    if (err instanceof UserError) {
+      audit.record({ actor: input.actor, action: spec.action, target: 'confirmation', channel: input.channel, outcome: err.code === 'expired' ? 'expired' : 'refused', detail: err.message.slice(0, 300) });
+    }
+    throw err;
+  }
+}
+
+export async function dispatchAction(set: CommandSet, input: ActionInput, ctx: CommandContext): Promise<ActionResult> {
+  const spec = set.actions.get(input.actionId);
+  if (!spec) {
+    return { ephemeral: errorReply('That button belongs to an older version of backup-bot. Run the command again.') };
+  }
+  const { access, audit, log } = ctx.services;
+  try {
+    if (spec.mutating) {
+      const denied = await access.checkOperator(input.actor);
+      if (denied) {
+        audit.record({ actor: input.actor, action: spec.action, target: spec.deniedTarget ?? 'confirmation', channel: input.channel, outcome: 'denied' });
+        return { ephemeral: errorReply(denied) };
+      }
+    }
+    const missing = unmet(spec.needs, ctx);
+    if (missing) return { ephemeral: errorReply(missing) };
+    return await spec.handler(input, ctx, await answer(spec, input, ctx));
+  } catch (err) {
+    if (err instanceof UserError) return { ephemeral: errorReply(err.message) };
+    log.error({ err, actionId: input.actionId }, 'action failed');
     return { ephemeral: errorReply(userMessage(err, 'That action failed')) };
   }
 }

@@ -6,7 +6,7 @@
 import type { Reply } from '../reply.ts';
 import { errorReply } from '../reply.ts';
 import { checkName } from './names.ts';
-import type { CommandContext } from './context.ts';
+import type { ActionHandler, CommandContext } from './context.ts';
 
 export interface ArgSpec {
   name: string;
@@ -34,14 +34,45 @@ export interface VerbSpec {
   flags?: FlagSpec[];
   /** Mutating verbs are for operators only; the framework checks before the handler runs. */
   mutating?: boolean;
+  /** What the verb needs; without it the framework answers that it is not configured. */
+  needs?: Needs;
   /** Absent while the verb is declared but not built yet. */
   handler?: (cmd: ParsedCommand, ctx: CommandContext) => Promise<Reply>;
+}
+
+export interface Needs {
+  /** A Kubernetes cluster (services.kube). */
+  cluster?: boolean;
+}
+
+/**
+ * A button, declared like a verb: the framework does the operator check (and audits a refusal),
+ * the needs check, and records the approval or cancellation of the confirmation it answers,
+ * before the handler runs.
+ */
+export interface ActionSpec {
+  /** The button's action id. */
+  id: string;
+  /** The action name audit records carry; also the action of the confirmation it answers. */
+  action: string;
+  /** For operators only. */
+  mutating?: boolean;
+  /** The target a denied click's audit record names (default: `confirmation`). */
+  deniedTarget?: string;
+  needs?: Needs;
+  /** The button approves or cancels a confirmation of `action`. */
+  answers?: 'approve' | 'cancel';
+  /** Where the button value keeps the confirmation's id and digest (default: the value is the id). */
+  confirmationOf?: (value: string) => { id: string; digest?: string };
+  handler: ActionHandler;
 }
 
 export interface CommandFamily {
   command: string;
   summary: string;
   verbs: VerbSpec[];
+  /** The buttons of this family's replies. */
+  actions?: ActionSpec[];
 }
 
 export function usageLine(family: CommandFamily, v: VerbSpec): string {

@@ -6,7 +6,6 @@
  * replayed against another replica.
  */
 import { randomBytes } from 'node:crypto';
-import type { AuditLog } from '../audit.ts';
 import type { Actor } from '../command/context.ts';
 import { UserError } from '../errors.ts';
 import type { Kube } from '../kube/client.ts';
@@ -114,15 +113,6 @@ export interface CreateConfirmation {
   data?: Record<string, string>;
 }
 
-/** Why approve() said no: the audit record's outcome comes from the code, not the message. */
-export class ConfirmationRefused extends UserError {
-  readonly outcome: 'expired' | 'refused';
-  constructor(message: string, outcome: 'expired' | 'refused' = 'refused') {
-    super(message);
-    this.outcome = outcome;
-  }
-}
-
 export type ApproveResult = { status: 'approved'; record: ConfirmationRecord } | { status: 'waiting'; record: ConfirmationRecord };
 
 export class Confirmations {
@@ -165,23 +155,23 @@ export class Confirmations {
    * or when the same person tries to approve twice.
    */
   async approve(id: string, actor: Actor, expect: { action: string; digest?: string }): Promise<ApproveResult> {
-    if (!/^[A-Za-z0-9_-]{10,64}$/.test(id)) throw new ConfirmationRefused('That confirmation is not valid. Run the command again.');
+    if (!/^[A-Za-z0-9_-]{10,64}$/.test(id)) throw new UserError('That confirmation is not valid. Run the command again.', 'invalid');
     const now = this.#now();
     let waiting = false;
     const record = await this.#store.update(id, (rec) => {
-      if (!rec) throw new ConfirmationRefused('That confirmation is unknown (or from another cluster). Run the command again.');
+      if (!rec) throw new UserError('That confirmation is unknown (or from another cluster). Run the command again.', 'invalid');
       if (rec.action !== expect.action || (expect.digest !== undefined && rec.digest !== expect.digest)) {
-        throw new ConfirmationRefused('That confirmation does not match this request. Nothing was done; run the command again.');
+        throw new UserError('That confirmation does not match this request. Nothing was done; run the command again.', 'invalid');
       }
       if (rec.state === 'approved') {
-        throw new ConfirmationRefused(`Already confirmed by ${rec.approvals.map((a) => `<@${a.id}>`).join(' and ')}: a confirmation works once. Nothing more was done.`);
+        throw new UserError(`Already confirmed by ${rec.approvals.map((a) => `<@${a.id}>`).join(' and ')}: a confirmation works once. Nothing more was done.`, 'invalid');
       }
-      if (rec.state === 'cancelled') throw new ConfirmationRefused('That request was cancelled. Run the command again if it is still needed.');
+      if (rec.state === 'cancelled') throw new UserError('That request was cancelled. Run the command again if it is still needed.', 'invalid');
       if (new Date(rec.expiresAt).getTime() <= now.getTime()) {
-        throw new ConfirmationRefused(`That confirmation expired at ${rec.expiresAt.slice(11, 16)} UTC. Nothing was done; run the command again to see fresh evidence.`, 'expired');
+        throw new UserError(`That confirmation expired at ${rec.expiresAt.slice(11, 16)} UTC. Nothing was done; run the command again to see fresh evidence.`, 'expired');
       }
       if (rec.approvals.some((a) => a.id === actor.id)) {
-        throw new ConfirmationRefused('You have already approved this. A second, different operator must approve it too.');
+        throw new UserError('You have already approved this. A second, different operator must approve it too.', 'invalid');
       }
       const approvals = [...rec.approvals, { id: actor.id, name: actor.name, at: now.toISOString() }];
       waiting = approvals.length < rec.approvalsNeeded;
@@ -192,32 +182,13 @@ export class Confirmations {
 
   async cancel(id: string, actor: Actor): Promise<ConfirmationRecord> {
     return this.#store.update(id, (rec) => {
-      if (!rec) throw new UserError('That confirmation is unknown. Nothing to cancel.');
-      if (rec.state !== 'pending') throw new UserError(`That request is already ${rec.state}.`);
+      if (!rec) throw new UserError('That confirmation is unknown. Nothing to cancel.', 'invalid');
+      if (rec.state !== 'pending') throw new UserError(`That request is already ${rec.state}.`, 'invalid');
       return { ...rec, state: 'cancelled', data: { ...rec.data, cancelledBy: actor.id } };
     });
   }
 
   get(id: string): Promise<ConfirmationRecord | undefined> {
     return this.#store.get(id);
-  }
-}
-
-/**
- * `approve`, with every refusal (unknown, altered, already answered, cancelled, expired, the same
- * approver twice) left in the audit log before it reaches the user.
- */
-export async function approveAudited(
-  confirmations: Confirmations,
-  audit: AuditLog,
-  a: { id: string; actor: Actor; expect: { action: string; digest?: string }; channel?: string },
-): Promise<ApproveResult> {
-  try {
-    return await confirmations.approve(a.id, a.actor, a.expect);
-  } catch (err) {
-    if (err instanceof ConfirmationRefused) {
-      audit.record({ actor: a.actor, action: a.expect.action, target: 'confirmation', channel: a.channel, outcome: err.outcome, detail: err.message.slice(0, 300) });
-    }
-    throw err;
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { CommandSet } from '../command/dispatch.ts';
 import { dispatch, dispatchAction } from '../command/dispatch.ts';
+import { SlackUserZones } from './user-zones.ts';
 import type { Actor, CommandContext, Services } from '../command/context.ts';
 import type { Reply } from '../reply.ts';
 import { errorReply } from '../reply.ts';
@@ -78,6 +79,14 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
   if (env.mode === 'socket') ackEveryEnvelope(app);
   const poster = new ChannelPoster(app.client);
   const services: Services = { ...opts.services, slack: { client: app.client, poster } };
+  // What a handler needs to render for a Slack user travels on the actor.
+  const zones = new SlackUserZones(app.client, log);
+  const slackActor = (id: string, name: string | undefined): Actor => ({
+    id, via: 'slack', buttons: true,
+    ...(name ? { name } : {}),
+    mention: (person = { id }) => `<@${person.id}>`,
+    timeZone: () => zones.of(id),
+  });
 
   const contextFor = (actor: Actor, channel: string | undefined, respond: RespondFn, threadOf: () => string | undefined): CommandContext => ({
     actor,
@@ -119,7 +128,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
         log.warn({ command: family.command }, 'a slash command arrived without a response_url; there is nowhere to answer it');
         return;
       }
-      const actor: Actor = { id: command.user_id, name: command.user_name, via: 'slack' };
+      const actor = slackActor(command.user_id, command.user_name);
       const channel = command.channel_id;
       // Slack always sends a string; anything else is treated as no text rather than failing the reply.
       const text = typeof command.text === 'string' ? command.text : '';
@@ -161,7 +170,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
       log.warn({ actionId: String(action.action_id).slice(0, 60) }, 'a button click arrived without a user or a response_url; ignored');
       return;
     }
-    const actor: Actor = { id: body.user.id, name: body.user.name ?? body.user.username, via: 'slack' };
+    const actor = slackActor(body.user.id, body.user.name ?? body.user.username);
     const channel = body.channel?.id;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;
     const threadTs = message?.thread_ts ?? message?.ts;

@@ -9,6 +9,8 @@ import { userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { CommandSet } from '../command/dispatch.ts';
 import { dispatch, dispatchAction } from '../command/dispatch.ts';
+import { terminalZone } from './local-zone.ts';
+import { escapeMrkdwn } from '../reply.ts';
 import type { Actor, CommandContext, Services } from '../command/context.ts';
 import type { Reply } from '../reply.ts';
 import { renderText } from './render-text.ts';
@@ -28,7 +30,8 @@ function localActor(): Actor {
   } catch {
     // No passwd entry (some containers): keep the generic name.
   }
-  return { id: `terminal:${name}`, name, via: 'terminal' };
+  // Replies name the person plainly, in the machine's zone; a confirmation is a prompt, not a button.
+  return { id: `terminal:${name}`, name, via: 'terminal', buttons: false, mention: (person = { id: name, name }) => escapeMrkdwn(person.name ?? person.id), timeZone: terminalZone };
 }
 
 export async function runTerminal(opts: TerminalOptions): Promise<void> {

@@ -129,7 +129,7 @@ describe('/backup run through Slack, on a real API server', { skip }, () => {
   test('paused or already running: refused with the reason, nothing patched', async () => {
     for (const [name, why] of [['sleepy', /is paused \(`spec.paused: true`\).*kubectl patch replicationsource sleepy -n bbrun-[0-9a-f]+ --type merge -p '\{"spec":\{"paused":false\}\}'/], ['busy', /A sync of `bbrun-[0-9a-f]+\/busy` is already running \(for 2m/]] as const) {
       const sent = await slack.sendSlashCommandHttp({ command: '/backup', text: `run ${ns} ${name}`, user_id: OPERATOR, channel_id: CHANNEL });
-      const [res] = await slack.waitFor(() => { const r = slack.responses(sent.responseUrlId).filter((x) => x.via === 'response_url'); return r.length ? r : undefined; });
+      const res = await slack.replyTo(sent);
       assert.match(String(res!.body.text), why);
       assert.equal(res!.body.response_type, 'ephemeral');
       assert.equal((await source(name)).spec.trigger?.manual, undefined);

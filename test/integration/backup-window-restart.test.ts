@@ -11,7 +11,8 @@ import type { Services } from '../../src/command/context.ts';
 import { ConfigMapWindowStore } from '../../src/backup-window/configmap-window-store.ts';
 import { alertmanagerFiringAlerts } from '../../src/backup-window/firing-alerts.ts';
 import { BackupWindowService } from '../../src/backup-window/service.ts';
-import { windowCommand } from '../../src/backup-window/window-command.ts';
+import { windowCommand } from '../../commands/backup/window.ts';
+import { SlackUserZones } from '../../src/slack/user-zones.ts';
 import { WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
 import type { CrashAlertEvent } from '../../src/backup-window/alert-hooks.ts';
 import { loadKube } from '../../src/kube/client.ts';
@@ -238,9 +239,11 @@ describe('backup window across restarts and replicas (real cluster, Alertmanager
     try {
       const { services } = replica(new TestLeadership(false)); // not registered: the command builds its own view
       services.config.env.alertmanagerUrl = am.url;
-      const r = await windowCommand(
+      // The actor as the Slack transport makes it: its zone from the user's profile.
+      const zones = new SlackUserZones(services.slack!.client, services.log);
+      const r = await windowCommand()(
         { command: '/backup', verb: 'window', args: {}, flags: new Set() },
-        { actor: { id: KIWI, via: 'slack' }, channel: ALERTS_CHANNEL, services, now: () => clock(), notify: async () => undefined },
+        { actor: { id: KIWI, via: 'slack', timeZone: () => zones.of(KIWI, clock()) }, channel: ALERTS_CHANNEL, services, now: () => clock(), notify: async () => undefined },
       );
       assert.deepEqual(validateBlocks(renderBlocks(r).blocks), []);
       const text = r.blocks.map((b) => ('text' in b ? b.text : '')).join('\n');

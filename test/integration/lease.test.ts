@@ -12,7 +12,7 @@ import type { Kube } from '../../src/kube/client.ts';
 import { LeaseHeldError, microTime, releaseLease, tryAcquireLease, withLease } from '../../src/kube/lease.ts';
 import { LeaseLeadership } from '../../src/leader.ts';
 import { UserError } from '../../src/errors.ts';
-import { repositoryLease, RepositoryLeaseHeldError, underRepositoryLease } from '../../src/unlock/repository-lease.ts';
+import { repositoryLease, RepositoryLeaseHeldError, underRepositoryLease } from '../../commands/restic/repository-lease.ts';
 import { ConfigMapConfirmationStore, Confirmations } from '../../src/confirm/confirmations.ts';
 
 const skip = await kubeUnavailableReason();

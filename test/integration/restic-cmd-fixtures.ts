@@ -6,17 +6,14 @@
  */
 import { Watch } from '@kubernetes/client-node';
 import pino from 'pino';
-import { AccessControl } from '../../src/access.ts';
-import { AuditLog } from '../../src/audit.ts';
 import type { AuditRecord } from '../../src/audit.ts';
+import { buildServices } from '../../src/app.ts';
 import type { Actor, ActionResult, CommandContext, Services } from '../../src/command/context.ts';
 import { dispatch, dispatchAction } from '../../src/command/dispatch.ts';
 import type { CommandSet } from '../../src/command/dispatch.ts';
 import { parseEnv, parseFileConfig } from '../../src/config.ts';
-import { ConfigMapConfirmationStore, Confirmations } from '../../src/confirm/confirmations.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { VOLSYNC } from '../../src/kube/client.ts';
-import { SingleReplica } from '../../src/leader.ts';
 import type { Reply } from '../../src/reply.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
 import { createPodWithStatus, createReplicationSource, resticSourceSpec } from '../harness/kube-objects.ts';
@@ -72,26 +69,17 @@ export function slackUser(id: string, name: string): Actor {
   return { id, name, via: 'slack' };
 }
 
-/** The command set and services a running bot would have, in this process, against a real API server. */
+/**
+ * An in-process bot against a real API server: the services startBot builds (buildServices, with
+ * confirmations in the cluster as in the Slack modes) and the given command set; commands and
+ * clicks go through the same dispatch the transports use.
+ */
 export function testBot(o: { kube: Kube; botNamespace: string; operators: string[]; commands: CommandSet; now?: () => Date; ttlMinutes?: number }): TestBot {
   const log = pino({ level: process.env['TEST_LOG'] ?? 'silent' });
   const config = { ...parseFileConfig({ slack: { operators: { users: o.operators } }, restic: { confirmTimeoutMinutes: o.ttlMinutes ?? 10, timeoutSeconds: 60 } }, 'test'), env: parseEnv({ SLACK_MODE: 'terminal' }), source: 'test' };
-  const audit = new AuditLog(log);
+  const { services } = buildServices(config, { log, kube: o.kube, namespace: o.botNamespace, confirmationsInCluster: true, ...(o.now ? { now: o.now } : {}) });
   const audits: AuditRecord[] = [];
-  audit.onRecord((r) => audits.push(r));
-  const services: Services = {
-    config,
-    log,
-    access: new AccessControl({ operators: { users: o.operators, groups: [] }, channels: [], log }),
-    audit,
-    kube: o.kube,
-    confirmations: new Confirmations({
-      store: new ConfigMapConfirmationStore(o.kube, { namespace: o.botNamespace, ...(o.now ? { now: o.now } : {}) }),
-      ttlMs: (o.ttlMinutes ?? 10) * 60_000,
-      ...(o.now ? { now: o.now } : {}),
-    }),
-    leadership: new SingleReplica(),
-  };
+  services.audit.onRecord((r) => audits.push(r));
   const notified: Reply[] = [];
   const ctx = (actor: Actor): CommandContext => ({ actor, channel: 'C0TEST', services, now: () => new Date(), notify: async (r) => { notified.push(r); } });
   const text = (r: Reply | ActionResult): string => {

@@ -10,9 +10,12 @@ import { rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { commandSet } from '../../src/command/dispatch.ts';
-import { resticActions, resticCommands } from '../../commands/restic.ts';
-import type { RemoveAllOptions } from '../../src/unlock/index.ts';
-import { leaseName, openRepository, REMOVE_ALL_ACTION, SECOND_OPERATOR_TERMINAL, VOLSYNC_UNLOCK_ACTION } from '../../src/unlock/index.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
+import type { RemoveAllOptions } from '../../commands/restic/remove-all.ts';
+import { leaseName } from '../../commands/restic/repository-lease.ts';
+import { openRepository } from '../../src/volsync/repository.ts';
+import { REMOVE_ALL_ACTION, VOLSYNC_UNLOCK_ACTION } from '../../commands/restic/actions.ts';
+import { SECOND_OPERATOR_TERMINAL } from '../../commands/restic/remove-all.ts';
 import { tryAcquireLease } from '../../src/kube/lease.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import type { Reply } from '../../src/reply.ts';
@@ -58,10 +61,10 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
   const ns = uniq('rcmd');
   const cleanups: Array<() => Promise<void>> = [];
   let afterPause: RemoveAllOptions['afterPause'];
-  const commands = commandSet([resticCommands()], resticActions({
+  const commands = commandSet([resticCommands({
     removeAll: { moverStopWaitMs: 1500, moverPollMs: 250, afterPause: (s) => afterPause?.(s) ?? Promise.resolve() },
     volsyncFollow: { pollMs: 200, timeoutMs: 30_000 },
-  }));
+  })]);
 
   before(async () => {
     harness = await kubeForTests();

@@ -102,7 +102,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
   /** A slash command's ephemeral answer (through response_url). */
   async function ephemeral(text: string, user: string): Promise<Record<string, any>> {
     const sent = await slack.sendSlashCommandHttp({ command: '/restic', text, user_id: user, channel_id: CHANNEL });
-    const res = await slack.waitFor(() => slack.responses(sent.responseUrlId).find((r) => r.via === 'response_url'), 60_000, `the answer to /restic ${text}`);
+    const res = await slack.replyTo(sent, 60_000, `the answer to /restic ${text}`);
     assert.deepEqual(res.errors, []);
     return res.body;
   }

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { commandSet } from '../../src/command/dispatch.ts';
-import { resticActions, resticCommands } from '../../commands/restic.ts';
-import type { RemoveAllOptions } from '../../src/unlock/remove-all.ts';
-import { REMOVE_ALL_ACTION } from '../../src/unlock/actions.ts';
-import { leaseName, LEASE_SECONDS } from '../../src/unlock/repository-lease.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
+import type { RemoveAllOptions } from '../../commands/restic/remove-all.ts';
+import { REMOVE_ALL_ACTION } from '../../commands/restic/actions.ts';
+import { leaseName, LEASE_SECONDS } from '../../commands/restic/repository-lease.ts';
 import { leaseExpiry } from '../../src/kube/lease.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeFromConfig } from '../../src/kube/client.ts';
@@ -36,9 +36,9 @@ describe('--remove-all when the API server restarts', { skip, timeout: 300_000 }
   const ns = uniq('rfault');
   const cleanups: Array<() => Promise<void>> = [];
   let afterPause: RemoveAllOptions['afterPause'];
-  const commands = commandSet([resticCommands()], resticActions({
+  const commands = commandSet([resticCommands({
     removeAll: { moverStopWaitMs: 1500, moverPollMs: 250, afterPause: (s) => afterPause?.(s) ?? Promise.resolve() },
-  }));
+  })]);
 
   before(async () => {
     harness = await kubeForTests();

@@ -10,11 +10,12 @@ import { BackupFacts } from '../../src/backup-window/facts.ts';
 import type { WindowState } from '../../src/backup-window/facts.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { SilencesClient } from '../../src/alerts/silences.ts';
-import { silenceActions, silenceMarker } from '../../src/alerts/silence-actions.ts';
+import { silenceActions, silenceMarker } from '../../commands/alerts.ts';
 import { AccessControl } from '../../src/access.ts';
 import { AuditLog } from '../../src/audit.ts';
 import type { AuditRecord } from '../../src/audit.ts';
 import type { CommandContext, Services } from '../../src/command/context.ts';
+import { commandSet, dispatchAction } from '../../src/command/dispatch.ts';
 
 const log = pino({ level: 'silent' });
 const AM = 'http://alertmanager.test:9093';
@@ -84,9 +85,10 @@ describe('silence button clicks', () => {
     access: new AccessControl({ operators: { users: ['U0OLIVE01'], groups: [] }, channels: [], log }),
   } as unknown as Services;
   const ctx = (user: string): CommandContext => ({ actor: { id: user, name: 'olive', via: 'slack' }, channel: 'C0ALERTS1', services, now: () => now, notify: async () => {} });
-  const handlers = silenceActions({ silences: new SilencesClient({ baseUrl: AM }), signer });
+  // Through the framework, as a click arrives: it does the operator check the buttons declare.
+  const commands = commandSet([], silenceActions({ silences: new SilencesClient({ baseUrl: AM }), signer }));
   const click = (actionId: string, value: string, user = 'U0OLIVE01') =>
-    handlers[actionId]!({ actionId, value, actor: { id: user, via: 'slack' }, channel: 'C0ALERTS1', messageTs: '2.0', threadTs: '1.0' }, ctx(user));
+    dispatchAction(commands, { actionId, value, actor: { id: user, via: 'slack' }, channel: 'C0ALERTS1', messageTs: '2.0', threadTs: '1.0' }, ctx(user));
 
   it('a non-operator is refused before anything reaches Alertmanager', async () => {
     const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 }), 'U0NORA001');

@@ -15,7 +15,8 @@ import type { Kube } from '../../src/kube/client.ts';
 import { WatchedList } from '../../src/kube/watched-list.ts';
 import { backupStatus } from '../../src/backup/status.ts';
 import { backupDoctor } from '../../src/backup/doctor.ts';
-import { followManualSync, triggerManualSync } from '../../src/backup/run.ts';
+import { followManualSync } from '../../commands/backup/run.ts';
+import { resumeSchedule, triggerManualSync } from '../../src/volsync/trigger.ts';
 import { VOLSYNC_MISSING } from '../../src/backup/inventory.ts';
 import type { ReplicationSource } from '../../src/backup/objects.ts';
 
@@ -129,6 +130,25 @@ describe('API boundary', () => {
     api.reset();
     api.on('GET', /\/replicationsources\/app$/, (_req, res) => json(res, 404, { ...notFound(), message: 'replicationsources.volsync.backube "app" not found', details: { name: 'app' } }));
     assert.equal((await followManualSync(kube, 'apps', 'app', 'tok-4', rsObj('app', '0'), { timeoutMs: 5000, pollMs: 10 })).outcome, 'gone');
+  });
+
+  test('removing the manual trigger after a sync retries on a 409 conflict, from the re-read source (/backup run and the VolSync unlock)', async () => {
+    api.reset();
+    const manual = (rv: string) => ({ ...rsObj('app', rv), spec: { sourcePVC: 'app', trigger: { schedule: '0 * * * *', manual: 'tok-9' } } });
+    let patches = 0;
+    api.on('PATCH', /\/replicationsources\/app$/, (_req, res) => {
+      patches++;
+      if (patches === 1) json(res, 409, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409, message: 'the object has been modified' });
+      else json(res, 200, rsObj('app', '12'));
+    });
+    api.on('GET', /\/replicationsources\/app$/, (_req, res) => json(res, 200, manual('11')));
+    const r = await resumeSchedule(kube, manual('10'), 'tok-9');
+    assert.deepEqual(r, { outcome: 'resumed', schedule: '0 * * * *' });
+    const sent = api.seen.filter((x) => x.method === 'PATCH').map((x) => JSON.parse(x.body));
+    assert.deepEqual(sent, [
+      { metadata: { resourceVersion: '10' }, spec: { trigger: { manual: null } } },
+      { metadata: { resourceVersion: '11' }, spec: { trigger: { manual: null } } },
+    ]);
   });
 
   test('an informer whose watch fails is restarted and resumes from its resourceVersion', async () => {

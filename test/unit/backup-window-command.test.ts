@@ -1,21 +1,22 @@
 // `/backup window`: open or not, the current or next instance in UTC and in the caller's own zone,
 // the silences the bot owns (linked), the alerts it annotated, one section per window, valid Block Kit.
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { WebClient } from '@slack/web-api';
-import type { CommandContext, Services } from '../../src/command/context.ts';
+import type { Actor, CommandContext, Services } from '../../src/command/context.ts';
 import type { Reply } from '../../src/reply.ts';
 import { BackupWindowService } from '../../src/backup-window/service.ts';
 import { MemoryWindowStore } from '../../src/backup-window/state.ts';
-import { clearUserZoneCache } from '../../src/backup-window/user-zone.ts';
-import { windowCommand } from '../../src/backup-window/window-command.ts';
-import { registerWindowService } from '../../src/backup-window/registry.ts';
+import { SlackUserZones } from '../../src/slack/user-zones.ts';
+import { terminalZone } from '../../src/terminal/local-zone.ts';
+import { windowCommand } from '../../commands/backup/window.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import type { ChannelPoster } from '../../src/slack/poster.ts';
 import { validateBlocks } from '../harness/slack/block-kit-validator.ts';
 import { crashEvent, FixedMovers, RecordingSilences, testConfig, testServices } from './backup-window-fixtures.ts';
 
-afterEach(() => clearUserZoneCache());
+// The zone cache belongs to the Slack transport; each test's services stand for a new bot.
+const zonesOf = new WeakMap<Services, SlackUserZones>();
 
 function fakeSlack(tz: string | undefined): { slack: NonNullable<Services['slack']>; calls: () => number } {
   let calls = 0;
@@ -30,8 +31,16 @@ function fakeSlack(tz: string | undefined): { slack: NonNullable<Services['slack
   return { slack: { client, poster: undefined as unknown as ChannelPoster }, calls: () => calls };
 }
 
+/** The actor as each transport makes it: Slack knows the user's zone from their profile, the terminal the machine's. */
 function ctxFor(services: Services, now: Date, via: 'slack' | 'terminal' = 'slack'): CommandContext {
-  return { actor: { id: 'U0KIWI', via }, channel: via === 'slack' ? 'C0OPS' : undefined, services, now: () => now, notify: async () => undefined };
+  let timeZone: Actor['timeZone'];
+  if (via === 'terminal') timeZone = terminalZone;
+  else if (services.slack) {
+    const zones = zonesOf.get(services) ?? new SlackUserZones(services.slack.client, services.log);
+    zonesOf.set(services, zones);
+    timeZone = () => zones.of('U0KIWI', now);
+  }
+  return { actor: { id: 'U0KIWI', via, ...(timeZone ? { timeZone } : {}) }, channel: via === 'slack' ? 'C0OPS' : undefined, services, now: () => now, notify: async () => undefined };
 }
 
 const cmd = { command: '/backup', verb: 'window', args: {}, flags: new Set<string>() };
@@ -49,7 +58,7 @@ describe('/backup window', () => {
     const { slack, calls } = fakeSlack('Pacific/Auckland');
     const services = testServices({ config: testConfig({}), slack });
     const now = new Date('2026-11-21T12:00:00.000Z');
-    const r = await windowCommand(cmd, ctxFor(services, now));
+    const r = await windowCommand()(cmd, ctxFor(services, now));
     const text = allText(r);
     assert.match(text, /\*pbs\* · `annotate` · :white_circle: closed/);
     assert.match(text, /Next: Sun 22 Nov 02:00 UTC – 03:30 UTC \(late crashes count until 03:45 UTC\)/);
@@ -57,14 +66,14 @@ describe('/backup window', () => {
     assert.match(r.text, /^pbs: closed; next opens Sun 22 Nov 02:00 UTC, closes 03:30 UTC \(Sun 22 Nov 15:00 NZDT – 16:30 NZDT your time\)$/);
     assert.equal(r.visibility, 'ephemeral');
     assertValid(r);
-    await windowCommand(cmd, ctxFor(services, now));
+    await windowCommand()(cmd, ctxFor(services, now));
     assert.equal(calls(), 1, 'the zone is remembered');
   });
 
   it('in winter the same user sees NZST, and a window crossing midnight shows both dates', async () => {
     const { slack } = fakeSlack('Pacific/Auckland');
     const services = testServices({ config: testConfig({ windows: [{ name: 'late', start: '23:00', end: '00:30' }] }), slack });
-    const r = await windowCommand(cmd, ctxFor(services, new Date('2026-07-01T12:00:00.000Z')));
+    const r = await windowCommand()(cmd, ctxFor(services, new Date('2026-07-01T12:00:00.000Z')));
     assert.match(allText(r), /Next: Wed 1 Jul 23:00 UTC – Thu 2 Jul 00:30 UTC/);
     assert.match(allText(r), /Your time \(Pacific\/Auckland, from your Slack profile\): Thu 2 Jul 11:00 NZST – 12:30 NZST/);
     assertValid(r);
@@ -76,14 +85,14 @@ describe('/backup window', () => {
     let clock = new Date('2026-11-22T02:00:00.000Z');
     const silences = new RecordingSilences();
     const svc = new BackupWindowService({ services, store: new MemoryWindowStore(), silences, movers: new FixedMovers(), now: () => clock });
-    registerWindowService(services, svc);
+    const windows = () => svc;
     await svc.reconcile();
     clock = new Date('2026-11-22T02:14:00.000Z');
     await svc.annotate(crashEvent({ pod: 'kube-scheduler-talos-monitor', at: clock }));
     await svc.annotate(crashEvent({ pod: 'plex-abc', namespace: 'media', at: clock }));
     await svc.flush();
 
-    const r = await windowCommand(cmd, ctxFor(services, new Date('2026-11-22T02:20:00.000Z')));
+    const r = await windowCommand({ windows })(cmd, ctxFor(services, new Date('2026-11-22T02:20:00.000Z')));
     const text = allText(r);
     const id = silences.active()[0]!.id;
     assert.match(text, /\*pbs\* · `mute` · :large_green_circle: \*open now\*/);
@@ -100,13 +109,13 @@ describe('/backup window', () => {
     let clock = new Date('2026-11-22T02:05:00.000Z');
     const silences = new RecordingSilences();
     const svc = new BackupWindowService({ services, store: new MemoryWindowStore(), silences, movers: new FixedMovers(), now: () => clock });
-    registerWindowService(services, svc);
+    const windows = () => svc;
     await svc.reconcile();
     await svc.annotate(crashEvent({ pod: 'etcd-talos', at: clock }));
     await svc.flush();
     clock = new Date('2026-11-22T03:45:00.005Z');
     await svc.reconcile();
-    const r = await windowCommand(cmd, ctxFor(services, new Date('2026-11-22T09:00:00.000Z')));
+    const r = await windowCommand({ windows })(cmd, ctxFor(services, new Date('2026-11-22T09:00:00.000Z')));
     const text = allText(r);
     assert.match(text, /\*Silences it owns:\* none \(it mutes only while the window is open\)/);
     assert.match(text, /in the last window\* \(Sun 22 Nov 02:00 UTC – 03:30 UTC\):\n• `kube-system\/etcd-talos`: known transient · 02:05 UTC/);
@@ -119,7 +128,7 @@ describe('/backup window', () => {
       config: testConfig({ windows: [{ name: 'pbs', start: '02:00', end: '03:30' }, { name: 'nz', zone: 'Pacific/Auckland', days: ['sun'], start: '02:00', end: '03:30', mode: 'mute' }] }),
       slack: fakeSlack('UTC').slack,
     });
-    const r = await windowCommand(cmd, ctxFor(services, new Date('2026-09-26T13:30:00.000Z')));
+    const r = await windowCommand()(cmd, ctxFor(services, new Date('2026-09-26T13:30:00.000Z')));
     const text = allText(r);
     assert.equal(r.blocks.filter((b) => b.type === 'divider').length, 1);
     assert.match(text, /\*pbs\* · `annotate`/);
@@ -135,7 +144,7 @@ describe('/backup window', () => {
     process.env['TZ'] = 'America/New_York';
     try {
       const services = testServices({ config: testConfig({}) });
-      const r = await windowCommand(cmd, ctxFor(services, new Date('2026-11-21T12:00:00.000Z'), 'terminal'));
+      const r = await windowCommand()(cmd, ctxFor(services, new Date('2026-11-21T12:00:00.000Z'), 'terminal'));
       assert.match(allText(r), /Your time \(America\/New_York, from this machine\): Sat 21 Nov 21:00 EST – 22:30 EST/);
     } finally {
       if (before === undefined) delete process.env['TZ'];
@@ -145,7 +154,7 @@ describe('/backup window', () => {
 
   it('with no windows configured says how to add one', async () => {
     const services = testServices({ config: testConfig({ windows: [] }) });
-    const r = await windowCommand(cmd, ctxFor(services, new Date()));
+    const r = await windowCommand()(cmd, ctxFor(services, new Date()));
     assert.match(r.text, /No backup windows are configured/);
   });
 });

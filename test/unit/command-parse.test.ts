@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse, usageLine } from '../../src/command/registry.ts';
 import { checkName, isDnsLabel, isDnsSubdomain } from '../../src/command/names.ts';
-import { backupCommands } from '../../commands/backup.ts';
-import { resticCommands } from '../../commands/restic.ts';
+import { backupCommands } from '../../commands/backup/index.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
 
 const backup = backupCommands();
 const restic = resticCommands();

@@ -4,8 +4,8 @@ import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
 import { validateBlocks } from '../harness/slack/block-kit-validator.ts';
 import { parse } from '../../src/command/registry.ts';
-import { backupCommands } from '../../commands/backup.ts';
-import { resticCommands } from '../../commands/restic.ts';
+import { backupCommands } from '../../commands/backup/index.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
 import type { Reply } from '../../src/reply.ts';
 import { errorReply } from '../../src/reply.ts';
 

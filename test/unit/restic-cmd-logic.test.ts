@@ -4,30 +4,22 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import {
-  activeMovers,
-  confirmationValue,
-  crdHasResticUnlock,
-  describeHolder,
-  holderFor,
-  leaseName,
-  lockDigest,
-  matchProblem,
-  matchSource,
-  nextSteps,
-  parseConfirmationValue,
-  secondApproverReason,
-  secretProblem,
-  volsyncRefusal,
-} from '../../src/unlock/index.ts';
-import type { LockEvidence, UnlockSource } from '../../src/unlock/index.ts';
-import { lockBlocks, MAX_LISTED_LOCKS, summaryLine } from '../../src/unlock/render.ts';
+import { activeMovers, lockDigest, secondApproverReason } from '../../commands/restic/evidence.ts';
+import { confirmationValue, parseConfirmationValue } from '../../commands/restic/remove-all.ts';
+import { crdHasResticUnlock, volsyncRefusal } from '../../commands/restic/volsync-unlock.ts';
+import { describeHolder, holderFor, leaseName } from '../../commands/restic/repository-lease.ts';
+import { matchProblem, matchSource } from '../../src/volsync/source.ts';
+import { nextSteps } from '../../commands/restic/locks.ts';
+import { secretProblem } from '../../src/volsync/repository.ts';
+import type { LockEvidence } from '../../commands/restic/evidence.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
+import { lockBlocks, MAX_LISTED_LOCKS, summaryLine } from '../../commands/restic/render.ts';
 import { verdictFor } from '../../src/restic/index.ts';
 import type { HostFacts, ResticLock } from '../../src/restic/index.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 
-const src = (name: string, o: { pvc?: string; labels?: Record<string, string> } = {}): UnlockSource => ({
+const src = (name: string, o: { pvc?: string; labels?: Record<string, string> } = {}): ReplicationSource => ({
   metadata: { name, namespace: 'media', ...(o.labels ? { labels: o.labels } : {}) },
   spec: { sourcePVC: o.pvc ?? name, restic: { repository: `${name}-secret` } },
 });
@@ -196,7 +188,7 @@ describe('the VolSync path', () => {
   });
 
   test('refused while paused or while a manual sync is pending', () => {
-    const rs = (spec: UnlockSource['spec'], status: UnlockSource['status'] = {}): UnlockSource => ({ metadata: { name: 'plex', namespace: 'media' }, spec, status });
+    const rs = (spec: ReplicationSource['spec'], status: ReplicationSource['status'] = {}): ReplicationSource => ({ metadata: { name: 'plex', namespace: 'media' }, spec, status });
     assert.match(volsyncRefusal(rs({ paused: true })) ?? '', /is paused, so VolSync would run no mover.*"paused":false/);
     assert.match(volsyncRefusal(rs({ trigger: { manual: 'x' } }, { lastManualSync: 'y' })) ?? '', /manual sync .* is still pending/);
     assert.equal(volsyncRefusal(rs({ trigger: { manual: 'x' } }, { lastManualSync: 'x' })), undefined);

@@ -113,6 +113,8 @@ export interface SlackStandIn {
   views(): OpenedView[];
   envelopes(): SentEnvelope[];
   waitFor<T>(predicate: () => T | Promise<T>, timeoutMs?: number, what?: string): Promise<NonNullable<T>>;
+  /** Waits for the bot's reply to a slash command delivered with sendSlashCommand (through its response_url). */
+  replyTo(delivery: Pick<SlashCommandDelivery, 'responseUrlId'>, timeoutMs?: number, what?: string): Promise<UserResponse>;
   /** Forgets every record and rate-limit window; configuration stays. */
   reset(): void;
   setPostMessageLimit(perSecondPerChannel: number): void;
@@ -351,6 +353,8 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     views: () => [...records.openedViews],
     envelopes: () => [...records.envelopes],
     waitFor: (predicate, timeoutMs, what) => records.waitFor(predicate, timeoutMs, what),
+    replyTo: (delivery, timeoutMs, what) =>
+      records.waitFor(() => records.responses(delivery.responseUrlId).find((r) => r.via === 'response_url'), timeoutMs, what ?? 'the reply to the command'),
     reset: () => {
       records.reset();
       rateLimit.reset();

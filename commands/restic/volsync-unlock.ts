@@ -4,19 +4,21 @@
  * in `status.restic.lastUnlocked`. The bot sets a new token there plus a manual trigger (a mover
  * only runs on a sync), then follows the source until the token shows up.
  */
-import { randomBytes } from 'node:crypto';
-import type { ActionInput, ActionResult, CommandContext } from '../command/context.ts';
-import type { Kube } from '../kube/client.ts';
-import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { UserError } from '../errors.ts';
-import { approveAudited } from '../confirm/confirmations.ts';
-import { formatAge } from '../restic/index.ts';
+import type { ActionInput, ActionResult, Answer, CommandContext } from '../../src/command/context.ts';
+import { showsButtons } from '../../src/command/context.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { VOLSYNC, kubeErrorLine, statusCode } from '../../src/kube/client.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
+import { UserError } from '../../src/errors.ts';
+import type { BackgroundWork } from '../../src/command/background.ts';
+import { formatAge } from '../../src/restic/index.ts';
 import { VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { who } from './render.ts';
-import type { UnlockSource } from './source.ts';
-import { readSource } from './source.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
+import { readSource } from '../../src/volsync/source.ts';
+import { RESUME_SCHEDULE, mergePatchCmd, newToken, resumeSchedule, triggerManualSync } from '../../src/volsync/trigger.ts';
+import { followSource } from '../../src/volsync/follow.ts';
 
 export interface VolSyncFollowOptions {
   /** Stop following after this long (VolSync goes on). Default 30 minutes. */
@@ -29,7 +31,6 @@ export const DEFAULT_VOLSYNC_FOLLOW: VolSyncFollowOptions = { timeoutMs: 30 * 60
 
 const CRD_NAME = `${VOLSYNC.sources}.${VOLSYNC.group}`;
 const SUPPORT_CACHE_MS = 10 * 60_000;
-const supportCache = new WeakMap<Kube, { at: number; supported: boolean }>();
 
 /** Whether a CRD's served schema has spec.restic.unlock (VolSync ≥ 0.12). */
 export function crdHasResticUnlock(crd: unknown, version: string = VOLSYNC.version): boolean {
@@ -39,24 +40,32 @@ export function crdHasResticUnlock(crd: unknown, version: string = VOLSYNC.versi
   return Boolean(schema?.properties?.['spec']?.properties?.['restic']?.properties?.['unlock']);
 }
 
-/** Reads the installed ReplicationSource CRD (cached for 10 minutes). Any failure counts as "not supported". */
-export async function volsyncSupportsUnlock(kube: Kube, now: number = Date.now()): Promise<boolean> {
-  const cached = supportCache.get(kube);
-  if (cached && now - cached.at < SUPPORT_CACHE_MS) return cached.supported;
-  let supported = false;
-  try {
-    supported = crdHasResticUnlock(await kube.apiext.readCustomResourceDefinition({ name: CRD_NAME }));
-  } catch {
-    // No right to read CRDs, or no VolSync: the button is simply not offered.
+/**
+ * Whether the cluster's VolSync can run the unlock: the installed ReplicationSource CRD, read at
+ * most every 10 minutes. One per bot (startBot makes it), so the cache lives and dies with the bot.
+ */
+export class VolSyncUnlockSupport {
+  #cached: { kube: Kube; at: number; supported: boolean } | undefined;
+
+  /** Any failure counts as "not supported". */
+  async supported(kube: Kube, now: number = Date.now()): Promise<boolean> {
+    const cached = this.#cached;
+    if (cached && cached.kube === kube && now - cached.at < SUPPORT_CACHE_MS) return cached.supported;
+    let supported = false;
+    try {
+      supported = crdHasResticUnlock(await kube.apiext.readCustomResourceDefinition({ name: CRD_NAME }));
+    } catch {
+      // No right to read CRDs, or no VolSync: the button is simply not offered.
+    }
+    this.#cached = { kube, at: now, supported };
+    return supported;
   }
-  supportCache.set(kube, { at: now, supported });
-  return supported;
 }
 
 /** The button (and a line about it) under a /restic unlock reply, when VolSync can do it. */
-export async function volsyncOffer(ctx: CommandContext, source: UnlockSource, why: string): Promise<Block[]> {
+export async function volsyncOffer(ctx: CommandContext, support: VolSyncUnlockSupport, source: ReplicationSource, why: string): Promise<Block[]> {
   const kube = ctx.services.kube;
-  if (!kube || !(await volsyncSupportsUnlock(kube))) return [];
+  if (!kube || !(await support.supported(kube))) return [];
   const namespace = source.metadata?.namespace ?? '';
   const name = source.metadata?.name ?? '';
   const rec = await ctx.services.confirmations.create({
@@ -69,11 +78,11 @@ export async function volsyncOffer(ctx: CommandContext, source: UnlockSource, wh
     {
       type: 'context',
       elements: [
-        `${why} VolSync can run \`restic unlock\` inside its own mover instead (its network path, its credentials): it sets \`spec.restic.unlock\` and \`spec.trigger.manual\` to a new token, so a sync runs; done when \`status.restic.lastUnlocked\` shows the token.${ctx.actor.via === 'terminal' ? ' (A button in Slack.)' : ''}`,
+        `${why} VolSync can run \`restic unlock\` inside its own mover instead (its network path, its credentials): it sets \`spec.restic.unlock\` and \`spec.trigger.manual\` to a new token, so a sync runs; done when \`status.restic.lastUnlocked\` shows the token.${showsButtons(ctx.actor) ? '' : ' (A button in Slack.)'}`,
       ],
     },
   ];
-  if (ctx.actor.via === 'slack') {
+  if (showsButtons(ctx.actor)) {
     blocks.push({
       type: 'actions',
       buttons: [
@@ -94,12 +103,8 @@ export async function volsyncOffer(ctx: CommandContext, source: UnlockSource, wh
   return blocks;
 }
 
-function newToken(now: Date): string {
-  return `backup-bot-unlock-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-}
-
 /** Why VolSync would not run the unlock now, or undefined. */
-export function volsyncRefusal(rs: UnlockSource): string | undefined {
+export function volsyncRefusal(rs: ReplicationSource): string | undefined {
   const ns = rs.metadata?.namespace ?? '';
   const name = rs.metadata?.name ?? '';
   if (rs.spec?.paused) {
@@ -113,48 +118,30 @@ export function volsyncRefusal(rs: UnlockSource): string | undefined {
 }
 
 export type VolSyncOutcome =
-  | { outcome: 'unlocked'; rs: UnlockSource }
-  | { outcome: 'failed'; rs: UnlockSource; logs?: string }
+  | { outcome: 'unlocked'; rs: ReplicationSource }
+  | { outcome: 'failed'; rs: ReplicationSource; logs?: string }
   | { outcome: 'timeout' }
   | { outcome: 'gone' };
 
-/** Polls until status.restic.lastUnlocked is the token, a new mover failure shows, or the deadline. */
-export async function followVolSyncUnlock(kube: Kube, namespace: string, name: string, token: string, before: UnlockSource, opts: VolSyncFollowOptions, signal?: AbortSignal): Promise<VolSyncOutcome> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const previous = before.status?.latestMoverStatus;
-  while (Date.now() < deadline && !signal?.aborted) {
-    await new Promise<void>((r) => setTimeout(r, Math.min(opts.pollMs, Math.max(0, deadline - Date.now()))).unref());
-    let rs: UnlockSource | undefined;
-    try {
-      rs = await readSource(kube, namespace, name);
-    } catch {
-      continue; // The API server may be restarting: keep following until the deadline.
-    }
-    if (!rs) return { outcome: 'gone' };
-    if (rs.status?.restic?.lastUnlocked === token) return { outcome: 'unlocked', rs };
-    const mover = rs.status?.latestMoverStatus;
-    if (mover?.result === 'Failed' && (previous?.result !== 'Failed' || previous.logs !== mover.logs)) {
-      return { outcome: 'failed', rs, ...(mover.logs ? { logs: mover.logs } : {}) };
-    }
+/** Polls until status.restic.lastUnlocked is the token, a new mover failure shows, the deadline or the abort. */
+export async function followVolSyncUnlock(kube: Kube, namespace: string, name: string, token: string, before: ReplicationSource, opts: VolSyncFollowOptions, signal?: AbortSignal): Promise<VolSyncOutcome> {
+  const o = await followSource(kube, namespace, name, before, (rs) => rs.status?.restic?.lastUnlocked === token, opts, signal);
+  switch (o.outcome) {
+    case 'done': return { outcome: 'unlocked', rs: o.rs };
+    case 'failed': return { outcome: 'failed', rs: o.rs, ...(o.logs ? { logs: o.logs } : {}) };
+    case 'timeout': return { outcome: 'timeout' };
+    case 'gone': return { outcome: 'gone' };
   }
-  return { outcome: 'timeout' };
 }
 
-/** After a successful run on a scheduled source, drops the manual trigger so the schedule resumes. */
-async function resumeSchedule(kube: Kube, rs: UnlockSource, token: string): Promise<string> {
+/** After a successful run on a scheduled source, the manual trigger goes so the schedule resumes (retried on conflict). */
+async function resumeLine(kube: Kube, rs: ReplicationSource, token: string): Promise<string> {
   const ns = rs.metadata?.namespace ?? '';
   const name = rs.metadata?.name ?? '';
-  const schedule = rs.spec?.trigger?.schedule;
-  if (!schedule || rs.spec?.trigger?.manual !== token) return '';
-  try {
-    await kube.custom.patchNamespacedCustomObject(
-      { group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace: ns, name, body: { metadata: { resourceVersion: rs.metadata?.resourceVersion }, spec: { trigger: { manual: null } } } },
-      MERGE_PATCH,
-    );
-    return ` The manual trigger is removed again, so the schedule \`${escapeMrkdwn(schedule)}\` resumes.`;
-  } catch (err) {
-    return ` :warning: Could not remove the manual trigger (${kubeErrorLine(err, 'patch the source', kube)}); until it is removed the schedule waits: \`kubectl patch replicationsource ${name} -n ${ns} --type merge -p '{"spec":{"trigger":{"manual":null}}}'\``;
-  }
+  const r = await resumeSchedule(kube, rs, token);
+  if (r.outcome === 'left') return '';
+  if (r.outcome === 'resumed') return ` The manual trigger is removed again, so the schedule \`${escapeMrkdwn(r.schedule)}\` resumes.`;
+  return ` :warning: Could not remove the manual trigger (${r.why}); until it is removed the schedule waits: \`${mergePatchCmd(ns, name, RESUME_SCHEDULE)}\``;
 }
 
 export function volsyncOutcomeReply(o: VolSyncOutcome, target: string, token: string, tookMs: number, extra = ''): Reply {
@@ -185,19 +172,14 @@ export function volsyncOutcomeReply(o: VolSyncOutcome, target: string, token: st
   }
 }
 
-export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandContext, follow: VolSyncFollowOptions = DEFAULT_VOLSYNC_FOLLOW): Promise<ActionResult> {
-  const { kube, confirmations, audit, access, log } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) {
-    audit.record({ actor: input.actor, action: VOLSYNC_UNLOCK_AUDIT, target: 'confirmation', channel: input.channel, outcome: 'denied' });
-    return { ephemeral: errorReply(denied) };
-  }
-  if (!kube) return { ephemeral: errorReply('No Kubernetes cluster is configured.') };
-  const rec = (await approveAudited(confirmations, audit, { id: input.value, actor: input.actor, expect: { action: VOLSYNC_UNLOCK_AUDIT }, channel: input.channel })).record;
+export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandContext, approval: Answer, background: BackgroundWork, follow: VolSyncFollowOptions = DEFAULT_VOLSYNC_FOLLOW): Promise<ActionResult> {
+  const { audit, log } = ctx.services;
+  const kube = ctx.services.kube!;
+  const rec = approval.record;
   const namespace = rec.data['namespace'] ?? '';
   const name = rec.data['name'] ?? '';
   const target = `${namespace}/${name}`;
-  const requester = { id: rec.requester.id, via: rec.requester.via, ...(rec.requester.name ? { name: rec.requester.name } : {}) };
+  const requester = approval.requester;
   const confirmedBy = [input.actor];
   const refuse = (why: string): ActionResult => {
     audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, outcome: 'refused', detail: why.replace(/[`*]/g, '').slice(0, 300) });
@@ -210,29 +192,24 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
   const why = volsyncRefusal(rs);
   if (why) return refuse(why);
 
-  const token = newToken(ctx.now());
+  const token = newToken(ctx.now(), 'unlock');
   try {
-    await kube.custom.patchNamespacedCustomObject(
-      {
-        group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name,
-        body: { metadata: { resourceVersion: rs.metadata?.resourceVersion }, spec: { restic: { unlock: token }, trigger: { manual: token } } },
-      },
-      MERGE_PATCH,
-    );
+    await triggerManualSync(kube, rs, token, { restic: { unlock: token } });
   } catch (err) {
     const line = statusCode(err) === 409 ? `ReplicationSource \`${target}\` changed meanwhile; nothing was set. Try again.` : kubeErrorLine(err, `set spec.restic.unlock on ${target}`, kube);
     audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, outcome: 'failed', detail: line });
-    throw new UserError(line);
+    throw new UserError(line, statusCode(err) === 409 ? 'conflict' : 'failed');
   }
   const ran = [`kubectl patch replicationsource ${name} -n ${namespace} --type merge -p '{"spec":{"restic":{"unlock":"${token}"},"trigger":{"manual":"${token}"}}}'`];
   audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, ran, outcome: 'confirmed' });
 
   const started = Date.now();
-  void (async () => {
+  background.start(async (signal) => {
     let result: Reply;
     try {
-      const o = await followVolSyncUnlock(kube, namespace, name, token, rs, follow);
-      const extra = o.outcome === 'unlocked' ? await resumeSchedule(kube, o.rs, token) : '';
+      const o = await followVolSyncUnlock(kube, namespace, name, token, rs, follow, signal);
+      if (signal.aborted) return;
+      const extra = o.outcome === 'unlocked' ? await resumeLine(kube, o.rs, token) : '';
       result = volsyncOutcomeReply(o, target, token, Date.now() - started, extra);
       audit.record({ actor: requester, action: VOLSYNC_UNLOCK_AUDIT, target, channel: input.channel, confirmedBy, ran, outcome: o.outcome === 'unlocked' ? 'succeeded' : 'failed', detail: o.outcome });
     } catch (err) {
@@ -240,7 +217,7 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
       result = errorReply(`I lost track of the VolSync unlock of \`${target}\`; \`/backup status ${namespace} ${name}\` shows the source.`);
     }
     await ctx.notify(result).catch((err: unknown) => log.error({ err, target }, 'could not post the result of a VolSync unlock'));
-  })();
+  });
 
   return {
     thread: [

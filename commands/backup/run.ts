@@ -7,20 +7,24 @@
  * again and the schedule resumes; after a failure it is left (VolSync keeps retrying) and the
  * reply says how to go back to the schedule.
  */
-import { randomBytes } from 'node:crypto';
-import type { ActionInput, ActionResult, CommandContext } from '../command/context.ts';
-import type { Kube } from '../kube/client.ts';
-import { MERGE_PATCH, VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn } from '../reply.ts';
-import { UserError } from '../errors.ts';
-import { approveAudited } from '../confirm/confirmations.ts';
-import { humanDuration } from './human-duration.ts';
-import { VOLSYNC_MISSING, listSources, withTimeout } from './inventory.ts';
-import type { Pod, ReplicationSource } from './objects.ts';
-import { condition, ms, nameOf, rfc3339, sourceJobName } from './objects.ts';
-import { logTail, podPhase, podSince } from './source-health.ts';
-import { NO_CLUSTER, unknownSourceReply } from './status.ts';
+import type { ActionInput, ActionResult, Answer, CommandContext } from '../../src/command/context.ts';
+import { mention } from '../../src/command/context.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { kubeErrorLine, statusCode } from '../../src/kube/client.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
+import { UserError } from '../../src/errors.ts';
+import type { BackgroundWork } from '../../src/command/background.ts';
+import { humanDuration } from '../../src/backup/human-duration.ts';
+import { withTimeout } from '../../src/backup/inventory.ts';
+import { listNamespaceSources, readSource } from '../../src/volsync/source.ts';
+import { RESUME_SCHEDULE, mergePatchCmd, newToken, resumeSchedule, triggerManualSync } from '../../src/volsync/trigger.ts';
+import { followSource } from '../../src/volsync/follow.ts';
+import type { FollowOutcome as SourceFollowOutcome } from '../../src/volsync/follow.ts';
+import type { Pod, ReplicationSource } from '../../src/backup/objects.ts';
+import { condition, ms, nameOf, rfc3339, sourceJobName } from '../../src/backup/objects.ts';
+import { logTail, podPhase, podSince } from '../../src/backup/source-health.ts';
+import { resolveReply } from '../../src/backup/status.ts';
 
 export const RUN_ACTION = 'bb:backup:run';
 export const RUN_CANCEL_ACTION = 'bb:backup:run-cancel';
@@ -35,24 +39,6 @@ export interface FollowOptions {
 }
 
 export const DEFAULT_FOLLOW: FollowOptions = { timeoutMs: 60 * 60_000, pollMs: 3000 };
-
-const mergePatchCmd = (ns: string, name: string, body: string) => `kubectl patch replicationsource ${name} -n ${ns} --type merge -p '${body}'`;
-const RESUME_SCHEDULE = '{"spec":{"trigger":{"manual":null}}}';
-
-async function readSource(kube: Kube, namespace: string, name: string): Promise<ReplicationSource | undefined> {
-  try {
-    return (await withTimeout(kube.custom.getNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name }), 15_000, 'read source')) as ReplicationSource;
-  } catch (err) {
-    if (statusCode(err) === 404) {
-      // 404 for the object, or for the whole resource when VolSync is not installed.
-      const raw = (err as { body?: unknown }).body;
-      const body = typeof raw === 'string' ? raw : JSON.stringify(raw ?? '');
-      if (/the server could not find the requested resource/i.test(body) && !/replicationsources\.volsync\.backube "/.test(body)) throw new UserError(VOLSYNC_MISSING);
-      return undefined;
-    }
-    throw new UserError(kubeErrorLine(err, `read ReplicationSource ${namespace}/${name}`, kube));
-  }
-}
 
 async function moverPods(kube: Kube, namespace: string, name: string): Promise<Pod[]> {
   try {
@@ -102,15 +88,24 @@ export interface RunDeps {
   follow?: Partial<FollowOptions>;
 }
 
-export async function requestRun(ctx: CommandContext, namespace: string, name: string, deps: RunDeps = {}): Promise<Reply> {
-  const { kube, confirmations, audit } = ctx.services;
-  if (!kube) return errorReply(NO_CLUSTER);
-  const rs = await readSource(kube, namespace, name);
+export interface ApproveRunDeps extends RunDeps {
+  /** Where the follow-up runs, so the bot's stop() ends it. */
+  background: BackgroundWork;
+}
+
+/** `asked` is a source's name, its source PVC or its app label: the one resolve rule of every command. */
+export async function requestRun(ctx: CommandContext, namespace: string, asked: string, deps: RunDeps = {}): Promise<Reply> {
+  const { confirmations, audit } = ctx.services;
+  const kube = ctx.services.kube!;
+  let rs = await readSource(kube, namespace, asked);
   if (!rs) {
-    const sources = await listSources(kube, namespace).catch(() => []);
+    const sources = await listNamespaceSources(kube, namespace).catch(() => []);
     if (!sources.length) return errorReply(`No ReplicationSources in \`${namespace}\` (or no namespace \`${namespace}\`). \`/backup status\` lists them.`);
-    return unknownSourceReply(namespace, name, sources, '/backup run');
+    const found = resolveReply(sources, namespace, asked, '/backup run');
+    if ('reply' in found) return found.reply;
+    rs = found.source;
   }
+  const name = nameOf(rs);
   const now = ctx.now().getTime();
   const refused = refusal(rs, await moverPods(kube, namespace, name), now);
   const target = `${namespace}/${name}`;
@@ -125,7 +120,7 @@ export async function requestRun(ctx: CommandContext, namespace: string, name: s
   const lastSync = ms(rs.status?.lastSyncTime);
   const blocks: Block[] = [
     { type: 'section', text: `*Run a backup of \`${target}\` now?*\n${steps.join('\n')}` },
-    { type: 'context', elements: [`Last sync: ${lastSync !== undefined ? `${rfc3339(lastSync)} (${humanDuration(now - lastSync)} ago)` : 'never'} · requested by ${ctx.actor.via === 'slack' ? `<@${ctx.actor.id}>` : escapeMrkdwn(ctx.actor.name ?? ctx.actor.id)} · an operator must confirm within ${confirmations.ttlMinutes} minutes`] },
+    { type: 'context', elements: [`Last sync: ${lastSync !== undefined ? `${rfc3339(lastSync)} (${humanDuration(now - lastSync)} ago)` : 'never'} · requested by ${mention(ctx.actor)} · an operator must confirm within ${confirmations.ttlMinutes} minutes`] },
   ];
   return {
     text: `Run a backup of ${target} now? An operator must confirm.`,
@@ -142,78 +137,24 @@ export async function requestRun(ctx: CommandContext, namespace: string, name: s
   };
 }
 
-export function newToken(now: Date): string {
-  return `backup-bot-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Sets spec.trigger.manual, conditional on the resourceVersion just checked (a 409 means: check again). */
-export async function triggerManualSync(kube: Kube, rs: ReplicationSource, token: string): Promise<void> {
-  const body = { metadata: { resourceVersion: rs.metadata?.resourceVersion }, spec: { trigger: { manual: token } } };
-  await kube.custom.patchNamespacedCustomObject({
-    group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources,
-    namespace: rs.metadata?.namespace ?? '', name: nameOf(rs), body,
-  }, MERGE_PATCH);
-}
-
 export type FollowOutcome =
   | { outcome: 'succeeded'; rs: ReplicationSource }
-  | { outcome: 'failed'; rs: ReplicationSource; reason: string; logs?: string }
-  | { outcome: 'timeout'; rs?: ReplicationSource }
-  | { outcome: 'gone' };
+  | Exclude<SourceFollowOutcome, { outcome: 'done' }>;
 
 /** Polls the source until its lastManualSync equals `token`, a new failure shows, or the deadline. */
 export async function followManualSync(kube: Kube, namespace: string, name: string, token: string, before: ReplicationSource, opts: FollowOptions, signal?: AbortSignal): Promise<FollowOutcome> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const prevResult = before.status?.latestMoverStatus;
-  let interval = opts.pollMs;
-  let last: ReplicationSource | undefined;
-  while (Date.now() < deadline && !signal?.aborted) {
-    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
-    let rs: ReplicationSource | undefined;
-    try {
-      rs = await readSource(kube, namespace, name);
-    } catch {
-      // The API server may be restarting: keep following until the deadline.
-      interval = Math.min(interval * 2, opts.pollMs * 6);
-      continue;
-    }
-    if (!rs) return { outcome: 'gone' };
-    last = rs;
-    const st = rs.status ?? {};
-    if (st.lastManualSync === token) return { outcome: 'succeeded', rs };
-    const mover = st.latestMoverStatus;
-    if (mover?.result === 'Failed' && (prevResult?.result !== 'Failed' || prevResult.logs !== mover.logs)) {
-      return { outcome: 'failed', rs, reason: 'the mover reported *Failed*', logs: mover.logs };
-    }
-    const sync = condition(st.conditions, 'Synchronizing');
-    if (sync?.reason === 'Error') return { outcome: 'failed', rs, reason: `VolSync reports an error: ${escapeMrkdwn(sync.message ?? 'no message')}` };
-    interval = Math.min(Math.round(interval * 1.5), opts.pollMs * 6);
-  }
-  return { outcome: 'timeout', rs: last };
+  const o = await followSource(kube, namespace, name, before, (rs) => rs.status?.lastManualSync === token, { ...opts, backoff: true, syncErrors: true }, signal);
+  return o.outcome === 'done' ? { outcome: 'succeeded', rs: o.rs } : o;
 }
 
-async function resumeSchedule(kube: Kube, rs: ReplicationSource, token: string): Promise<string | undefined> {
+/** The line about the schedule after a successful run. */
+async function resumeLine(kube: Kube, rs: ReplicationSource, token: string): Promise<string | undefined> {
   const ns = rs.metadata?.namespace ?? '';
   const name = nameOf(rs);
-  let current: ReplicationSource | undefined = rs;
-  for (let attempt = 0; attempt < 4 && current; attempt++) {
-    const schedule = current.spec?.trigger?.schedule;
-    // Someone set another trigger meanwhile, or there is no schedule to go back to: leave it.
-    if (!schedule || current.spec?.trigger?.manual !== token) return undefined;
-    try {
-      await kube.custom.patchNamespacedCustomObject({
-        group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace: ns, name,
-        body: { metadata: { resourceVersion: current.metadata?.resourceVersion }, spec: { trigger: { manual: null } } },
-      }, MERGE_PATCH);
-      return `The manual trigger is removed, so the schedule \`${escapeMrkdwn(schedule)}\` resumes.`;
-    } catch (err) {
-      if (statusCode(err) !== 409) {
-        return `:warning: Could not remove the manual trigger (${kubeErrorLine(err, 'patch the source', kube)}); until it is removed the schedule stays suspended: \`${mergePatchCmd(ns, name, RESUME_SCHEDULE)}\``;
-      }
-      current = await readSource(kube, ns, name).catch(() => undefined);
-    }
-  }
-  return `:warning: Could not remove the manual trigger (the source kept changing); until it is removed the schedule stays suspended: \`${mergePatchCmd(ns, name, RESUME_SCHEDULE)}\``;
+  const r = await resumeSchedule(kube, rs, token);
+  if (r.outcome === 'left') return undefined;
+  if (r.outcome === 'resumed') return `The manual trigger is removed, so the schedule \`${escapeMrkdwn(r.schedule)}\` resumes.`;
+  return `:warning: Could not remove the manual trigger (${r.why}); until it is removed the schedule stays suspended: \`${mergePatchCmd(ns, name, RESUME_SCHEDULE)}\``;
 }
 
 export function outcomeReply(o: FollowOutcome, target: string, token: string, startedAt: number, now: number, extra?: string): Reply {
@@ -248,28 +189,15 @@ export function outcomeReply(o: FollowOutcome, target: string, token: string, st
   }
 }
 
-/** In-flight follow-ups, so stop() can end them. */
-const following = new Set<AbortController>();
-export function stopFollowing(): void {
-  for (const c of following) c.abort();
-  following.clear();
-}
-
-export async function approveRun(input: ActionInput, ctx: CommandContext, deps: RunDeps = {}): Promise<ActionResult> {
-  const { kube, confirmations, audit, access, log } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) {
-    audit.record({ actor: input.actor, action: RUN_AUDIT_ACTION, target: 'confirmation', channel: input.channel, outcome: 'denied' });
-    return { ephemeral: errorReply(denied) };
-  }
-  if (!kube) return { ephemeral: errorReply(NO_CLUSTER) };
-  const approval = await approveAudited(confirmations, audit, { id: input.value, actor: input.actor, expect: { action: RUN_AUDIT_ACTION }, channel: input.channel });
+export async function approveRun(input: ActionInput, ctx: CommandContext, approval: Answer, deps: ApproveRunDeps): Promise<ActionResult> {
+  const { audit, log } = ctx.services;
+  const kube = ctx.services.kube!;
   const rec = approval.record;
   const namespace = rec.data.namespace ?? rec.target.split('/')[0] ?? '';
   const name = rec.data.name ?? rec.target.split('/')[1] ?? '';
   const target = `${namespace}/${name}`;
-  const requester = { id: rec.requester.id, name: rec.requester.name, via: rec.requester.via };
-  const who = (id: string) => (input.actor.via === 'slack' ? `<@${id}>` : id);
+  const requester = approval.requester;
+  const who = (id: string) => mention(input.actor, { id });
   if (approval.status === 'waiting') {
     return { ephemeral: { text: 'Approval recorded; a second operator must confirm too.', blocks: [{ type: 'section', text: 'Approval recorded; a second operator must confirm too.' }], visibility: 'ephemeral', tone: 'info' } };
   }
@@ -303,14 +231,12 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, deps: 
   const startedAt = Date.now();
   const follow: FollowOptions = { ...DEFAULT_FOLLOW, ...deps.follow };
   const before = rs;
-  const abort = new AbortController();
-  following.add(abort);
-  void (async () => {
+  deps.background.start(async (signal) => {
     let result: Reply;
     try {
-      const o = await followManualSync(kube, namespace, name, token, before, follow, abort.signal);
-      if (abort.signal.aborted) return;
-      const extra = o.outcome === 'succeeded' ? await resumeSchedule(kube, o.rs, token) : undefined;
+      const o = await followManualSync(kube, namespace, name, token, before, follow, signal);
+      if (signal.aborted) return;
+      const extra = o.outcome === 'succeeded' ? await resumeLine(kube, o.rs, token) : undefined;
       result = outcomeReply(o, target, token, startedAt, Date.now(), extra);
       audit.record({
         actor: requester, action: RUN_AUDIT_ACTION, target, channel: input.channel, confirmedBy, ran,
@@ -320,15 +246,13 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, deps: 
     } catch (err) {
       log.error({ err, target }, 'following a manual sync failed');
       result = errorReply(`I lost track of the backup of \`${target}\`; \`/backup status ${namespace} ${name}\` shows where it is.`);
-    } finally {
-      following.delete(abort);
     }
     try {
       await ctx.notify(result);
     } catch (err) {
       log.error({ err, target }, 'could not post the result of a manual sync');
     }
-  })();
+  });
   return {
     replace: {
       text: `Backup of ${target} started (token ${token}); I'll post the result here.`,
@@ -342,11 +266,9 @@ export async function approveRun(input: ActionInput, ctx: CommandContext, deps: 
   };
 }
 
-export async function cancelRun(input: ActionInput, ctx: CommandContext): Promise<ActionResult> {
-  const { confirmations, audit, access } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) return { ephemeral: errorReply(denied) };
-  const rec = await confirmations.cancel(input.value, input.actor);
-  audit.record({ actor: { id: rec.requester.id, name: rec.requester.name, via: rec.requester.via }, action: RUN_AUDIT_ACTION, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
-  return { replace: { text: `Cancelled: no backup of ${rec.target} was started.`, blocks: [{ type: 'section', text: `Cancelled by ${input.actor.via === 'slack' ? `<@${input.actor.id}>` : input.actor.id}: no backup of \`${rec.target}\` was started.` }], visibility: 'channel', tone: 'info' } };
+export async function cancelRun(input: ActionInput, ctx: CommandContext, answer: Answer): Promise<ActionResult> {
+  const { audit } = ctx.services;
+  const rec = answer.record;
+  audit.record({ actor: answer.requester, action: RUN_AUDIT_ACTION, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
+  return { replace: { text: `Cancelled: no backup of ${rec.target} was started.`, blocks: [{ type: 'section', text: `Cancelled by ${mention(input.actor, { id: input.actor.id })}: no backup of \`${rec.target}\` was started.` }], visibility: 'channel', tone: 'info' } };
 }

@@ -6,12 +6,12 @@
  */
 import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Actor } from '../command/context.ts';
-import type { Kube } from '../kube/client.ts';
-import { LeaseHeldError, withLease } from '../kube/lease.ts';
-import type { LeaseOptions } from '../kube/lease.ts';
-import { UserError } from '../errors.ts';
-import { escapeMrkdwn } from '../reply.ts';
+import type { Actor } from '../../src/command/context.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { LeaseHeldError, withLease } from '../../src/kube/lease.ts';
+import type { LeaseOptions } from '../../src/kube/lease.ts';
+import { UserError } from '../../src/errors.ts';
+import { escapeMrkdwn } from '../../src/reply.ts';
 
 /** Long enough to survive a slow API call; withLease renews it every third of this while working. */
 export const LEASE_SECONDS = 60;
@@ -55,7 +55,7 @@ export class RepositoryLeaseHeldError extends UserError {
   readonly holder: string;
   readonly expiresAt: Date;
   constructor(message: string, holder: string, expiresAt: Date) {
-    super(message);
+    super(message, 'lease-held');
     this.holder = holder;
     this.expiresAt = expiresAt;
   }

@@ -1,4 +1,7 @@
 /**
+ * VolSync's ReplicationSource: the one type, reading and listing, and the one rule every command
+ * uses to find the source a person means.
+ *
  * `app` → the ReplicationSource it means: by name, else by source PVC, else by the
  * `app.kubernetes.io/name` / `app` label. More than one match gets a list to choose from, none gets
  * the near misses; never a guess, because the next step may remove locks.
@@ -7,10 +10,15 @@ import type { Kube } from '../kube/client.ts';
 import { VOLSYNC, kubeErrorLine, statusCode } from '../kube/client.ts';
 import { UserError } from '../errors.ts';
 import { nearest } from '../backup/nearest.ts';
+import { VOLSYNC_MISSING, withTimeout } from '../backup/inventory.ts';
+import type { Condition, Meta, Time } from '../backup/objects.ts';
 
-/** The fields /restic reads from a ReplicationSource. */
-export interface UnlockSource {
-  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> };
+/**
+ * The one ReplicationSource type: the fields the bot reads (status, run, unlock, the window).
+ * Objects arrive from a typed list or a watch, so times are `Time` (string or Date): read them with `ms()`.
+ */
+export interface ReplicationSource {
+  metadata?: Meta;
   spec?: {
     sourcePVC?: string;
     paused?: boolean;
@@ -20,26 +28,31 @@ export interface UnlockSource {
       unlock?: string;
       customCA?: { secretName?: string; configMapName?: string; key?: string };
     };
+    [k: string]: unknown;
   };
   status?: {
+    lastSyncTime?: Time;
+    lastSyncStartTime?: Time;
+    lastSyncDuration?: string;
+    nextSyncTime?: Time;
     lastManualSync?: string;
     latestMoverStatus?: { result?: string; logs?: string };
     restic?: { lastUnlocked?: string };
-    conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }>;
+    conditions?: Condition[];
   };
 }
 
 export const APP_LABELS = ['app.kubernetes.io/name', 'app'] as const;
 
 export type SourceMatch =
-  | { kind: 'found'; source: UnlockSource; by: 'name' | 'source PVC' | 'label' }
-  | { kind: 'ambiguous'; sources: UnlockSource[]; by: 'source PVC' | 'label' }
+  | { kind: 'found'; source: ReplicationSource; by: 'name' | 'source PVC' | 'label' }
+  | { kind: 'ambiguous'; sources: ReplicationSource[]; by: 'source PVC' | 'label' }
   | { kind: 'none'; near: string[]; names: string[] };
 
-const nameOf = (s: UnlockSource): string => s.metadata?.name ?? '';
+const nameOf = (s: ReplicationSource): string => s.metadata?.name ?? '';
 
 /** The matching rule, pure, over the sources of one namespace. */
-export function matchSource(sources: readonly UnlockSource[], app: string): SourceMatch {
+export function matchSource(sources: readonly ReplicationSource[], app: string): SourceMatch {
   const byName = sources.find((s) => nameOf(s) === app);
   if (byName) return { kind: 'found', source: byName, by: 'name' };
   const byPvc = sources.filter((s) => s.spec?.sourcePVC === app);
@@ -61,7 +74,7 @@ export function matchSource(sources: readonly UnlockSource[], app: string): Sour
   return { kind: 'none', near, names: sources.map(nameOf).sort() };
 }
 
-function describeChoice(s: UnlockSource): string {
+function describeChoice(s: ReplicationSource): string {
   const labels = APP_LABELS.map((l) => s.metadata?.labels?.[l]).filter(Boolean);
   const extra = [s.spec?.sourcePVC ? `PVC \`${s.spec.sourcePVC}\`` : '', labels.length ? `app \`${labels[0]}\`` : ''].filter(Boolean).join(', ');
   return `\`${nameOf(s)}\`${extra ? ` (${extra})` : ''}`;
@@ -83,33 +96,40 @@ export function matchProblem(match: Exclude<SourceMatch, { kind: 'found' }>, nam
   return `No ReplicationSource in \`${namespace}\` is named \`${app}\`, backs up a PVC \`${app}\` or carries the label app=${app}. ${hint}`;
 }
 
-export async function listNamespaceSources(kube: Kube, namespace: string): Promise<UnlockSource[]> {
+export async function listNamespaceSources(kube: Kube, namespace: string): Promise<ReplicationSource[]> {
   try {
-    const res = (await kube.custom.listNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace })) as { items?: UnlockSource[] };
+    const res = (await kube.custom.listNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace })) as { items?: ReplicationSource[] };
     return res.items ?? [];
   } catch (err) {
     if (statusCode(err) === 404) {
-      throw new UserError('VolSync is not installed on this cluster: the ReplicationSource CRD (replicationsources.volsync.backube) was not found. Install VolSync, or check that the bot uses the right kube context.');
+      throw new UserError(VOLSYNC_MISSING, 'not-found');
     }
     throw new UserError(kubeErrorLine(err, `list ReplicationSources in ${namespace}`, kube));
   }
 }
 
 /** Resolves `app` in `namespace`, or throws a UserError with the choices or the near misses. */
-export async function resolveSource(kube: Kube, namespace: string, app: string, command: string): Promise<UnlockSource> {
+export async function resolveSource(kube: Kube, namespace: string, app: string, command: string): Promise<ReplicationSource> {
   const match = matchSource(await listNamespaceSources(kube, namespace), app);
-  if (match.kind !== 'found') throw new UserError(matchProblem(match, namespace, app, command));
+  if (match.kind !== 'found') throw new UserError(matchProblem(match, namespace, app, command), match.kind === 'ambiguous' ? 'ambiguous' : 'not-found');
   return match.source;
 }
 
-/** Reads one source again (it may have changed or gone since it was resolved). */
-export async function readSource(kube: Kube, namespace: string, name: string): Promise<UnlockSource | undefined> {
+/**
+ * Reads one source again (it may have changed or gone since it was resolved): undefined when it
+ * is gone; a UserError when VolSync is not installed or the API refuses.
+ */
+export async function readSource(kube: Kube, namespace: string, name: string): Promise<ReplicationSource | undefined> {
   try {
-    return (await kube.custom.getNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name })) as UnlockSource;
+    return (await withTimeout(kube.custom.getNamespacedCustomObject({ group: VOLSYNC.group, version: VOLSYNC.version, plural: VOLSYNC.sources, namespace, name }), 15_000, 'read source')) as ReplicationSource;
   } catch (err) {
-    if (statusCode(err) === 404) return undefined;
+    if (statusCode(err) === 404) {
+      // 404 for the object, or for the whole resource when VolSync is not installed.
+      const raw = (err as { body?: unknown }).body;
+      const body = typeof raw === 'string' ? raw : JSON.stringify(raw ?? '');
+      if (/the server could not find the requested resource/i.test(body) && !/replicationsources\.volsync\.backube "/.test(body)) throw new UserError(VOLSYNC_MISSING, 'not-found');
+      return undefined;
+    }
     throw new UserError(kubeErrorLine(err, `read ReplicationSource ${namespace}/${name}`, kube));
   }
 }
-
-export const sourceKey = (s: UnlockSource): string => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;

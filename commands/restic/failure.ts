@@ -1,6 +1,6 @@
 /** A failure → the one line the person sees. restic's and the API's own lines are already free of secrets. */
-import { UserError } from '../errors.ts';
-import { ResticError } from '../restic/index.ts';
+import { UserError } from '../../src/errors.ts';
+import { ResticError } from '../../src/restic/index.ts';
 
 /** The line for a ResticError or a UserError; undefined for anything else (an internal error: log it). */
 export function failureLine(err: unknown): string | undefined {

@@ -1,17 +1,15 @@
 /** `/restic locks <namespace> <app>`: every lock of the app's repository, judged. Read-only. */
-import type { CommandContext } from '../command/context.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply } from '../reply.ts';
-import { formatInstant } from '../restic/index.ts';
+import type { CommandContext } from '../../src/command/context.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply } from '../../src/reply.ts';
+import { formatInstant } from '../../src/restic/index.ts';
 import type { Evidence } from './evidence.ts';
 import { gatherEvidence } from './evidence.ts';
 import { asUserErrors } from './failure.ts';
 import { lockBlocks, moverLine, plural, summaryLine } from './render.ts';
-import { withRepository } from './repository.ts';
+import { withRepository } from '../../src/volsync/repository.ts';
 import { resticOptions } from './restic-options.ts';
-import { resolveSource } from './source.ts';
-
-export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
+import { resolveSource } from '../../src/volsync/source.ts';
 
 /** What to do about the locks shown, one line per kind that is there. */
 export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): string[] {
@@ -41,8 +39,7 @@ export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, 
 }
 
 export async function resticLocks(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const kube = ctx.services.kube;
-  if (!kube) return errorReply(NO_CLUSTER);
+  const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic locks');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;

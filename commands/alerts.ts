@@ -5,15 +5,17 @@
  * clicks are refused, and every outcome leaves an audit record.
  */
 import { createHash } from 'node:crypto';
-import type { ActionHandler, ActionInput, ActionResult, CommandContext } from '../command/context.ts';
-import type { Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn, untrustedLine } from '../reply.ts';
-import { AlertmanagerError } from './silences.ts';
-import type { SilencesClient } from './silences.ts';
-import type { ButtonSigner, SilenceValue, UnsilenceValue } from './button-values.ts';
-import { epochSeconds } from './button-values.ts';
-import { SILENCE_ACTION, UNSILENCE_ACTION } from './diagnoser.ts';
-import { code, timeIn } from './format.ts';
+import type { ActionInput, ActionResult, CommandContext } from '../src/command/context.ts';
+import { mention } from '../src/command/context.ts';
+import type { ActionSpec } from '../src/command/registry.ts';
+import type { Reply } from '../src/reply.ts';
+import { errorReply, escapeMrkdwn, untrustedLine } from '../src/reply.ts';
+import { AlertmanagerError } from '../src/alerts/silences.ts';
+import type { SilencesClient } from '../src/alerts/silences.ts';
+import type { ButtonSigner, SilenceValue, UnsilenceValue } from '../src/alerts/button-values.ts';
+import { epochSeconds } from '../src/alerts/button-values.ts';
+import { SILENCE_ACTION, UNSILENCE_ACTION } from '../src/alerts/diagnoser.ts';
+import { code, timeIn } from '../src/alerts/format.ts';
 
 const DURATIONS: Record<'1h' | '4h', { ms: number; label: string }> = {
   '1h': { ms: 3600_000, label: '1 h' },
@@ -32,7 +34,7 @@ export function scopeText(scope: Record<string, string>): string {
 }
 
 function who(ctx: CommandContext): string {
-  return ctx.actor.via === 'slack' ? `<@${ctx.actor.id}>` : escapeMrkdwn(ctx.actor.name ?? ctx.actor.id);
+  return mention(ctx.actor);
 }
 
 export interface SilenceActionDeps {
@@ -40,11 +42,12 @@ export interface SilenceActionDeps {
   signer: ButtonSigner;
 }
 
-export function silenceActions(deps: SilenceActionDeps): Record<string, ActionHandler> {
-  return {
-    [SILENCE_ACTION]: (input, ctx) => silence(deps, input, ctx),
-    [UNSILENCE_ACTION]: (input, ctx) => unsilence(deps, input, ctx),
-  };
+/** The alert buttons: operators only (the framework checks, and audits a refusal). */
+export function silenceActions(deps: SilenceActionDeps): ActionSpec[] {
+  return [
+    { id: SILENCE_ACTION, action: 'alerts silence', mutating: true, deniedTarget: 'alert silence button', handler: (input, ctx) => silence(deps, input, ctx) },
+    { id: UNSILENCE_ACTION, action: 'alerts unsilence', mutating: true, deniedTarget: 'alert silence button', handler: (input, ctx) => unsilence(deps, input, ctx) },
+  ];
 }
 
 interface Checked<T> {
@@ -53,13 +56,8 @@ interface Checked<T> {
 }
 
 async function check<T extends SilenceValue | UnsilenceValue>(deps: SilenceActionDeps, input: ActionInput, ctx: CommandContext, action: string, kinds: string[]): Promise<Checked<T>> {
-  const { access, audit } = ctx.services;
+  const { audit } = ctx.services;
   const base = { actor: ctx.actor, action, channel: input.channel };
-  const denied = await access.checkOperator(ctx.actor);
-  if (denied) {
-    audit.record({ ...base, target: 'alert silence button', outcome: 'denied' });
-    return { refusal: { ephemeral: errorReply(denied) } };
-  }
   const decoded = deps.signer.decode(input.value, ctx.now());
   if (!decoded.ok || !kinds.includes(decoded.value.k)) {
     if (decoded.ok === false && decoded.reason === 'expired') {

@@ -3,24 +3,23 @@
  * instance in UTC, in the window's own zone and in the caller's, the silences the bot owns (read
  * from Alertmanager, linked), and the alerts it annotated or muted in the current or last instance.
  */
-import type { CommandContext } from '../command/context.ts';
-import type { ParsedCommand } from '../command/registry.ts';
-import type { Silence } from '../alerts/alertmanager-types.ts';
-import type { Block, Reply } from '../reply.ts';
-import { escapeMrkdwn, infoReply } from '../reply.ts';
-import { currentOrNext, lastClosed } from '../window/index.ts';
-import type { WindowInstance } from '../window/index.ts';
-import { windowServiceFor } from './registry.ts';
-import { defaultWindowSilences, defaultWindowStore } from './service.ts';
-import type { WindowSilences } from './service.ts';
-import type { InstanceState, ObservedAlert, WindowsState } from './state.ts';
-import { alertName } from './summary.ts';
-import { clockIn, datedRange, whenIn } from './time-text.ts';
+import type { CommandContext } from '../../src/command/context.ts';
+import type { ParsedCommand } from '../../src/command/registry.ts';
+import type { Silence } from '../../src/alerts/alertmanager-types.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { escapeMrkdwn, infoReply } from '../../src/reply.ts';
+import { currentOrNext, lastClosed } from '../../src/window/index.ts';
+import type { WindowInstance } from '../../src/window/index.ts';
+import { defaultWindowSilences, defaultWindowStore } from '../../src/backup-window/service.ts';
+import type { BackupWindowService, WindowSilences } from '../../src/backup-window/service.ts';
+import type { InstanceState, ObservedAlert, WindowsState } from '../../src/backup-window/state.ts';
+import { alertName } from '../../src/backup-window/summary.ts';
+import { clockIn, datedRange, whenIn } from '../../src/backup-window/time-text.ts';
 import { userZone } from './user-zone.ts';
 import type { UserZone } from './user-zone.ts';
-import { parseWindowMarker, WINDOW_MARKER_PREFIX } from './window-silence.ts';
-import type { WindowSettings } from './window-settings.ts';
-import { windowSettings } from './window-settings.ts';
+import { parseWindowMarker, WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
+import type { WindowSettings } from '../../src/backup-window/window-settings.ts';
+import { windowSettings } from '../../src/backup-window/window-settings.ts';
 
 const MAX_ALERT_LINES = 10;
 const ALL_DAYS = 7;
@@ -35,8 +34,13 @@ async function load<T>(fn: () => Promise<T>): Promise<Loaded<T>> {
   }
 }
 
-export async function windowCommand(_cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> {
-  const svc = windowServiceFor(ctx.services);
+export interface WindowCommandDeps {
+  /** The bot's running window service (it reads the same state and silences the schedule uses). */
+  windows?: (() => BackupWindowService | undefined) | undefined;
+}
+
+export const windowCommand = (deps: WindowCommandDeps = {}) => async (_cmd: ParsedCommand, ctx: CommandContext): Promise<Reply> => {
+  const svc = deps.windows?.();
   const windows = svc?.windows ?? windowSettings(ctx.services.config.windows);
   if (windows.length === 0) {
     return infoReply('No backup windows are configured. Add one under `windows:` in the configuration file (see the README, "The backup window").');
@@ -45,7 +49,7 @@ export async function windowCommand(_cmd: ParsedCommand, ctx: CommandContext): P
   const silences = svc ? svc.silences : defaultWindowSilences(ctx.services);
   const now = ctx.now();
   const [zone, state, owned] = await Promise.all([
-    userZone(ctx),
+    userZone(ctx.actor),
     load(() => store.read()),
     silences ? load(() => silences.findOwned(WINDOW_MARKER_PREFIX)) : Promise.resolve(undefined),
   ]);
@@ -63,7 +67,7 @@ export async function windowCommand(_cmd: ParsedCommand, ctx: CommandContext): P
   if (!state.ok) notes.push(`Could not read what the bot recorded about the windows: ${state.error}`);
   if (notes.length > 0) blocks.push({ type: 'context', elements: notes.map(escapeMrkdwn) });
   return { text: lines.join('\n'), blocks, visibility: 'ephemeral', tone: 'info' };
-}
+};
 
 interface SectionInput {
   now: Date;

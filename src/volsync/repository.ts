@@ -11,7 +11,7 @@ import { kubeErrorLine, statusCode } from '../kube/client.ts';
 import { UserError } from '../errors.ts';
 import { REQUIRED_SECRET_KEYS, registerRepositoryCredentials } from '../restic/environment.ts';
 import type { ResticTarget } from '../restic/run.ts';
-import type { UnlockSource } from './source.ts';
+import type { ReplicationSource } from './source.ts';
 
 export interface OpenRepository {
   target: ResticTarget;
@@ -43,12 +43,12 @@ async function readSecretData(kube: Kube, namespace: string, name: string, what:
     const secret = await kube.core.readNamespacedSecret({ name, namespace });
     return decode(secret.data);
   } catch (err) {
-    if (statusCode(err) === 404) throw new UserError(`${what}, but \`${namespace}\` has no Secret \`${name}\`. Create it (VolSync's mover needs it too), then try again.`);
+    if (statusCode(err) === 404) throw new UserError(`${what}, but \`${namespace}\` has no Secret \`${name}\`. Create it (VolSync's mover needs it too), then try again.`, 'not-found');
     throw new UserError(kubeErrorLine(err, `read Secret ${namespace}/${name}`, kube));
   }
 }
 
-async function readCa(kube: Kube, namespace: string, source: string, ca: NonNullable<NonNullable<UnlockSource['spec']>['restic']>['customCA']): Promise<string | undefined> {
+async function readCa(kube: Kube, namespace: string, source: string, ca: NonNullable<NonNullable<ReplicationSource['spec']>['restic']>['customCA']): Promise<string | undefined> {
   if (!ca || (!ca.secretName && !ca.configMapName)) return undefined;
   const key = ca.key;
   const what = `ReplicationSource \`${namespace}/${source}\` takes its CA from spec.restic.customCA`;
@@ -64,7 +64,7 @@ async function readCa(kube: Kube, namespace: string, source: string, ca: NonNull
       const cm = await kube.core.readNamespacedConfigMap({ name: ca.configMapName!, namespace });
       pem = cm.data?.[key];
     } catch (err) {
-      if (statusCode(err) === 404) throw new UserError(`${what} (ConfigMap \`${ca.configMapName}\`), but \`${namespace}\` has no such ConfigMap. Create it, then try again.`);
+      if (statusCode(err) === 404) throw new UserError(`${what} (ConfigMap \`${ca.configMapName}\`), but \`${namespace}\` has no such ConfigMap. Create it, then try again.`, 'not-found');
       throw new UserError(kubeErrorLine(err, `read ConfigMap ${namespace}/${ca.configMapName}`, kube));
     }
   }
@@ -76,7 +76,7 @@ async function readCa(kube: Kube, namespace: string, source: string, ca: NonNull
  * Reads the repository Secret (and CA) of `source`. The caller must `close()` it; `withRepository`
  * does that for you.
  */
-export async function openRepository(kube: Kube, source: UnlockSource): Promise<OpenRepository> {
+export async function openRepository(kube: Kube, source: ReplicationSource): Promise<OpenRepository> {
   const namespace = source.metadata?.namespace ?? '';
   const name = source.metadata?.name ?? '';
   const restic = source.spec?.restic;
@@ -113,7 +113,7 @@ export async function openRepository(kube: Kube, source: UnlockSource): Promise<
   };
 }
 
-export async function withRepository<T>(kube: Kube, source: UnlockSource, work: (repo: OpenRepository) => Promise<T>): Promise<T> {
+export async function withRepository<T>(kube: Kube, source: ReplicationSource, work: (repo: OpenRepository) => Promise<T>): Promise<T> {
   const repo = await openRepository(kube, source);
   try {
     return await work(repo);

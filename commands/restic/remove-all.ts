@@ -6,28 +6,26 @@
  * the ones confirmed, check that no pod named in a lock runs in any namespace, `restic unlock
  * --remove-all`, check that none remains, and resume the source — always, also after a failure.
  */
-import type { ActionInput, ActionResult, CommandContext, Actor } from '../command/context.ts';
-import { approveAudited } from '../confirm/confirmations.ts';
-import type { ConfirmationRecord } from '../confirm/confirmations.ts';
-import type { Kube } from '../kube/client.ts';
-import { kubeErrorLine } from '../kube/client.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply } from '../reply.ts';
-import { UserError } from '../errors.ts';
-import { ResticError, formatInstant, listLocks, runResticChecked } from '../restic/index.ts';
-import type { ResticLock } from '../restic/index.ts';
+import type { ActionInput, ActionResult, Answer, CommandContext, Actor } from '../../src/command/context.ts';
+import type { ConfirmationRecord } from '../../src/confirm/confirmations.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { kubeErrorLine } from '../../src/kube/client.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply } from '../../src/reply.ts';
+import { UserError, isUserError } from '../../src/errors.ts';
+import { ResticError, formatInstant, listLocks, runResticChecked } from '../../src/restic/index.ts';
+import type { ResticLock } from '../../src/restic/index.ts';
 import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION } from './actions.ts';
 import type { MoverPod } from './evidence.ts';
 import { activeMovers, destinationsUsing, gatherEvidence, listMoverPodsEverywhere, listPods, lockDigest, podsHoldingLocks, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
-import { NO_CLUSTER } from './locks-command.ts';
-import { pauseCommand, resume, setPaused } from './pause.ts';
+import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
 import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
-import { withRepository } from './repository.ts';
-import { leaseName, repositoryLease, RepositoryLeaseHeldError, underRepositoryLease } from './repository-lease.ts';
+import { withRepository } from '../../src/volsync/repository.ts';
+import { leaseName, repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
-import type { UnlockSource } from './source.ts';
-import { readSource, resolveSource } from './source.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
+import { readSource, resolveSource } from '../../src/volsync/source.ts';
 
 export interface RemoveAllOptions {
   /** After pausing, how long to wait for an active mover pod to stop before refusing. Default 30 s. */
@@ -75,8 +73,8 @@ function plan(namespace: string, name: string, lockCount: number, movers: readon
 }
 
 export async function requestRemoveAll(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const { kube, confirmations, audit } = ctx.services;
-  if (!kube) return errorReply(NO_CLUSTER);
+  const { confirmations, audit } = ctx.services;
+  const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic unlock');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;
@@ -199,7 +197,7 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
   const ex: Execution = { outcome: 'failed', lines: [], ran: [], removed: [], remaining: [] };
   try {
     await underRepositoryLease(repositoryLease(kube, namespace, name, approver), target, async (signal) => {
-      const source: UnlockSource | undefined = await readSource(kube, namespace, name);
+      const source: ReplicationSource | undefined = await readSource(kube, namespace, name);
       if (!source) throw new Refusal(`ReplicationSource \`${target}\` no longer exists.`);
       if (rec.data['uid'] && source.metadata?.uid !== rec.data['uid']) throw new Refusal(`ReplicationSource \`${target}\` was deleted and created again since the evidence was shown.`);
       if (source.spec?.restic?.repository !== rec.data['secret']) throw new Refusal(`ReplicationSource \`${target}\` now takes its repository from another Secret (\`${source.spec?.restic?.repository ?? 'none'}\`).`);
@@ -285,7 +283,7 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
         ex.lines.push(`Failed: ${line}`);
       }
       // A refusal to take the Lease: nothing at all was done.
-      ex.outcome = ex.ran.length === 0 && err instanceof RepositoryLeaseHeldError ? 'refused' : 'failed';
+      ex.outcome = ex.ran.length === 0 && isUserError(err, 'lease-held') ? 'refused' : 'failed';
     }
   }
   return ex;
@@ -317,19 +315,11 @@ function outcomeReply(ex: Execution, rec: ConfirmationRecord, target: string, co
   return { text, blocks, visibility: 'channel', tone: ex.outcome === 'succeeded' && !ex.resumeFailed ? 'ok' : 'error' };
 }
 
-export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, opts: RemoveAllOptions = {}): Promise<ActionResult> {
-  const { kube, confirmations, audit, access, log } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) {
-    audit.record({ actor: input.actor, action: REMOVE_ALL_AUDIT, target: 'confirmation', channel: input.channel, outcome: 'denied' });
-    return { ephemeral: errorReply(denied) };
-  }
-  if (!kube) return { ephemeral: errorReply(NO_CLUSTER) };
-  const { id, digest } = parseConfirmationValue(input.value);
-  const approval = await approveAudited(confirmations, audit, { id, actor: input.actor, expect: { action: REMOVE_ALL_AUDIT, digest }, channel: input.channel });
+export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, approval: Answer, opts: RemoveAllOptions = {}): Promise<ActionResult> {
+  const { audit, log } = ctx.services;
   const rec = approval.record;
   const target = rec.target;
-  const requester = actorOf(rec);
+  const requester = approval.requester;
   if (approval.status === 'waiting') {
     audit.record({ actor: requester, action: REMOVE_ALL_AUDIT, target, channel: input.channel, confirmedBy: [input.actor], outcome: 'confirmed', detail: `approval 1 of ${rec.approvalsNeeded}` });
     if (input.actor.via === 'terminal') {
@@ -359,12 +349,10 @@ export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, 
   };
 }
 
-export async function cancelRemoveAll(input: ActionInput, ctx: CommandContext): Promise<ActionResult> {
-  const { confirmations, audit, access } = ctx.services;
-  const denied = await access.checkOperator(input.actor);
-  if (denied) return { ephemeral: errorReply(denied) };
-  const rec = await confirmations.cancel(parseConfirmationValue(input.value).id, input.actor);
-  audit.record({ actor: actorOf(rec), action: REMOVE_ALL_AUDIT, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
+export async function cancelRemoveAll(input: ActionInput, ctx: CommandContext, answer: Answer): Promise<ActionResult> {
+  const { audit } = ctx.services;
+  const rec = answer.record;
+  audit.record({ actor: answer.requester, action: REMOVE_ALL_AUDIT, target: rec.target, channel: input.channel, confirmedBy: [input.actor], outcome: 'cancelled' });
   return {
     replace: {
       text: `Cancelled: no lock was removed from ${rec.target}.`,

@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client.ts';
-import { VOLSYNC, kubeErrorLine } from '../kube/client.ts';
-import { activeMovers, VOLSYNC_MOVER_SELECTOR } from '../volsync/mover-pods.ts';
-import type { MoverPod } from '../volsync/mover-pods.ts';
-import { UserError } from '../errors.ts';
-import { listLocks, localHostFacts, podHostname, podPhaseLookup, verdictFor } from '../restic/index.ts';
-import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../restic/index.ts';
-import type { UnlockSource } from './source.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import { VOLSYNC, kubeErrorLine } from '../../src/kube/client.ts';
+import { activeMovers, VOLSYNC_MOVER_SELECTOR } from '../../src/volsync/mover-pods.ts';
+import type { MoverPod } from '../../src/volsync/mover-pods.ts';
+import { UserError } from '../../src/errors.ts';
+import { listLocks, localHostFacts, podHostname, podPhaseLookup, verdictFor } from '../../src/restic/index.ts';
+import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../../src/restic/index.ts';
+import type { ReplicationSource } from '../../src/volsync/source.ts';
 
 export interface LockEvidence {
   lock: ResticLock;
@@ -86,7 +86,7 @@ export function factsFrom(pods: readonly V1Pod[]): HostFacts {
 /** Every lock with its verdict, and the active movers, from one pod list. */
 export async function gatherEvidence(
   kube: Kube,
-  source: UnlockSource,
+  source: ReplicationSource,
   target: ResticTarget,
   secretName: string,
   restic: RunResticOptions,

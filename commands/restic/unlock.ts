@@ -2,21 +2,21 @@
  * `/restic unlock <namespace> <app>`: plain `restic unlock`, which removes only what restic itself
  * calls stale, under the repository's Lease; reports what went, what stayed and why.
  */
-import type { CommandContext } from '../command/context.ts';
-import type { Block, Reply } from '../reply.ts';
-import { errorReply, escapeMrkdwn, inlineCode } from '../reply.ts';
-import { ResticError, formatAge, unlock } from '../restic/index.ts';
-import type { ResticLock, UnlockReport } from '../restic/index.ts';
-import { UserError } from '../errors.ts';
+import type { CommandContext } from '../../src/command/context.ts';
+import type { Block, Reply } from '../../src/reply.ts';
+import { errorReply, escapeMrkdwn, inlineCode } from '../../src/reply.ts';
+import { ResticError, formatAge, unlock } from '../../src/restic/index.ts';
+import type { ResticLock, UnlockReport } from '../../src/restic/index.ts';
+import { isUserError } from '../../src/errors.ts';
 import { UNLOCK_AUDIT } from './actions.ts';
 import { activeMovers, destinationsUsing, factsFrom, listPods } from './evidence.ts';
-import { NO_CLUSTER } from './locks-command.ts';
 import { lockReasonText, lockSection, moverLine, plural, sortLocks, who } from './render.ts';
-import { withRepository } from './repository.ts';
+import { withRepository } from '../../src/volsync/repository.ts';
 import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
-import { resolveSource } from './source.ts';
+import { resolveSource } from '../../src/volsync/source.ts';
 import { volsyncOffer } from './volsync-unlock.ts';
+import type { VolSyncUnlockSupport } from './volsync-unlock.ts';
 
 function lockLine(l: ResticLock, now: Date): string {
   return `\`${l.shortId}\` ${l.exclusive ? 'exclusive' : 'shared'} · ${inlineCode(l.hostname, 100)} PID ${l.pid} · ${formatAge(now.getTime() - l.time.getTime())} old`;
@@ -52,9 +52,9 @@ export function unlockReportBlocks(report: UnlockReport, target: string, now: Da
   return blocks;
 }
 
-export async function plainUnlock(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const { kube, audit, log } = ctx.services;
-  if (!kube) return errorReply(NO_CLUSTER);
+export async function plainUnlock(ctx: CommandContext, namespace: string, app: string, support: VolSyncUnlockSupport): Promise<Reply> {
+  const { audit, log } = ctx.services;
+  const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic unlock');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;
@@ -70,7 +70,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
       }),
     );
   } catch (err) {
-    if (err instanceof UserError && err.message.startsWith('Another unlock of')) {
+    if (isUserError(err, 'lease-held')) {
       audit.record({ ...base, outcome: 'refused', detail: err.message.replace(/[`*]/g, '').slice(0, 300) });
     }
     if (!(err instanceof ResticError)) throw err;
@@ -78,7 +78,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
     const reply = errorReply(err.message);
     // The bot cannot reach the backend, or reads it differently: the mover may still manage.
     if (err.kind === 'backend-unreachable' || err.kind === 'backend-tls' || err.kind === 'backend-auth' || err.kind === 'timeout') {
-      reply.blocks.push(...(await volsyncOffer(ctx, source, 'The mover reaches the repository by its own path.').catch(() => [])));
+      reply.blocks.push(...(await volsyncOffer(ctx, support, source, 'The mover reaches the repository by its own path.').catch(() => [])));
       if (reply.blocks.some((b) => b.type === 'actions')) reply.visibility = 'channel';
     }
     return reply;
@@ -95,7 +95,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
   const blocks: Block[] = [{ type: 'header', text: `restic unlock · ${target}` }, ...unlockReportBlocks(report, target, now)];
   blocks.push({ type: 'context', elements: [moverLine(movers, now), `Run by ${who(ctx.actor)} · ${report.command}`] });
   if (report.remaining.length) {
-    blocks.push(...(await volsyncOffer(ctx, source, 'Some locks remain.').catch((err: unknown) => {
+    blocks.push(...(await volsyncOffer(ctx, support, source, 'Some locks remain.').catch((err: unknown) => {
       log.warn({ err }, 'could not offer the VolSync unlock');
       return [];
     })));

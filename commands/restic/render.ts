@@ -2,11 +2,12 @@
  * How locks, movers and people are shown: short lines that read on a phone, problems first
  * (orphaned, then stale, then unknown, then live), one section per lock.
  */
-import type { Actor } from '../command/context.ts';
-import type { Block } from '../reply.ts';
-import { clipText, escapeMrkdwn, inlineCode, untrustedLine } from '../reply.ts';
-import { formatAge, formatInstant, repositoryBlocks } from '../restic/index.ts';
-import type { Verdict } from '../restic/index.ts';
+import type { Actor } from '../../src/command/context.ts';
+import { mention } from '../../src/command/context.ts';
+import type { Block } from '../../src/reply.ts';
+import { clipText, escapeMrkdwn, inlineCode, untrustedLine } from '../../src/reply.ts';
+import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/index.ts';
+import type { Verdict } from '../../src/restic/index.ts';
 import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
 
 const ORDER: Record<Verdict, number> = { orphaned: 0, stale: 1, unknown: 2, live: 3 };
@@ -18,9 +19,9 @@ export function sortLocks(locks: readonly LockEvidence[]): LockEvidence[] {
   return [...locks].sort((a, b) => ORDER[a.verdict.verdict] - ORDER[b.verdict.verdict] || a.lock.time.getTime() - b.lock.time.getTime());
 }
 
-/** "<@U123>" in Slack, the name in the terminal. */
-export function who(actor: Pick<Actor, 'id' | 'name' | 'via'>): string {
-  return actor.via === 'slack' ? `<@${actor.id}>` : escapeMrkdwn(actor.name ?? actor.id);
+/** "<@U123>" in Slack, the name in the terminal: as the actor's transport names people. */
+export function who(actor: Actor): string {
+  return mention(actor);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {
