@@ -9,7 +9,6 @@
  *
  *   node bench/status.ts [--namespaces 1000] [--small 100] [--per-namespace 5] [--runs 5]
  */
-import { Agent, request } from 'node:https';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,8 @@ import { startBotProcess } from '../test/harness/bot-process.ts';
 import type { BotProcess } from '../test/harness/bot-process.ts';
 import { startSlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
+import { apiClient, must, pool } from './kube-api.ts';
+import type { Api } from './kube-api.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,45 +47,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const line = (name: string, value: string, ratio: string, reference: string) =>
   console.log(`${name.padEnd(40)} ${value.padEnd(14)} ${ratio.padEnd(14)} ${reference}`);
 const info = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-
-interface Api {
-  call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: string }>;
-}
-
-function apiClient(server: string, token: string, ca: string): Api {
-  // Keep-alive connections: seeding is thousands of small requests.
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca });
-  return {
-    call(method, path, body, contentType = 'application/json') {
-      return new Promise((resolve, reject) => {
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const req = request(new URL(path, server), {
-          method, agent,
-          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...(payload ? { 'Content-Type': contentType } : {}) },
-        }, (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (data += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-        });
-        req.on('error', reject);
-        req.end(payload);
-      });
-    },
-  };
-}
-
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
-
-async function must(api: Api, method: string, path: string, body?: unknown, contentType?: string): Promise<void> {
-  const res = await api.call(method, path, body, contentType);
-  if (res.status >= 300 && res.status !== 409) throw new Error(`${method} ${path}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-}
 
 const SUCCESS_LOG = 'using parent snapshot 2a7e4c1b\nFiles: 3 new, 12 changed, 1834 unmodified\nAdded to the repository: 12.4 MiB\nsnapshot 9c3f0e27 saved\nRestic completed in 47s\n=== Done ===';
 const FAIL_LOG = 'repo already locked, waiting up to 0s for the lock\nunable to create lock in backend: repository is already locked by PID 32 on volsync-src-x by root\nERROR: failed to run backup';
@@ -228,7 +190,7 @@ async function main(): Promise<void> {
   const kube = await startKube({ log: (l) => info(l) });
   try {
     const parts = await readKubeconfig(kube.kubeconfigPath);
-    const api = apiClient(parts.server, parts.token, parts.caPem);
+    const api = apiClient(parts.server, parts.token, parts.caPem, CONCURRENCY);
     await must(api, 'POST', '/api/v1/namespaces', { metadata: { name: 'longhorn-system' } });
     await seed(api, 0, SMALL);
     const small = await phase(kube.kubeconfigPath, api, SMALL);

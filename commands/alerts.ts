@@ -33,10 +33,6 @@ export function scopeText(scope: Record<string, string>): string {
   return scope['alertname'] && scope['pod'] ? `${code(where)} ${untrustedLine(scope['alertname'], 100)}` : code(where);
 }
 
-function who(ctx: CommandContext): string {
-  return mention(ctx.actor);
-}
-
 export interface SilenceActionDeps {
   silences: SilencesClient | undefined;
   signer: ButtonSigner;
@@ -126,7 +122,7 @@ async function silence(deps: SilenceActionDeps, input: ActionInput, ctx: Command
       comment: `Silenced from Slack by ${name} ${span}${link ? `: ${link}` : ''} ${marker}`,
     });
     ctx.services.audit.record({ actor: ctx.actor, action: 'alerts silence', target, channel: input.channel, ran: [`POST /api/v2/silences ${matchers.map((m) => `${m.name}="${m.value}"`).join(',')}`], outcome: 'succeeded', detail: `silence ${id} until ${endsAt.toISOString()}` });
-    return { thread: [silencedReply(deps.signer, { id, url: silences.silenceUrl(id), scope: v.l, endsAt, span, by: who(ctx), now })] };
+    return { thread: [silencedReply(deps.signer, { id, url: silences.silenceUrl(id), scope: v.l, endsAt, span, by: mention(ctx.actor), now })] };
   } catch (err) {
     const msg = err instanceof AlertmanagerError ? err.message : (err as Error).message;
     ctx.services.log.error({ err: msg }, 'could not create an Alertmanager silence');
@@ -164,7 +160,7 @@ async function unsilence(deps: SilenceActionDeps, input: ActionInput, ctx: Comma
       replace: {
         text: `Silence ${v.s} lifted`,
         blocks: [
-          { type: 'section', text: `:bell: ${who(ctx)} lifted the silence of ${target} at ${timeIn(now, 'UTC', now)}: <${silences.silenceUrl(v.s)}|${v.s.slice(0, 8)}> has expired, so the alert notifies again.` },
+          { type: 'section', text: `:bell: ${mention(ctx.actor)} lifted the silence of ${target} at ${timeIn(now, 'UTC', now)}: <${silences.silenceUrl(v.s)}|${v.s.slice(0, 8)}> has expired, so the alert notifies again.` },
           { type: 'context', elements: [`Silence ID: \`${v.s}\``] },
         ],
         visibility: 'channel',

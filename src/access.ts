@@ -14,6 +14,11 @@ export interface GroupResolver {
 export interface AccessOptions {
   operators: { users: string[]; groups: string[] };
   channels: string[];
+  /**
+   * Where the bot itself posts buttons besides the command channels (alert channels, routes, window
+   * summaries). A click from any other channel did not come from a message the bot posted there.
+   */
+  buttonChannels?: string[];
   groups?: GroupResolver;
   log: Logger;
   cacheMs?: number;
@@ -32,6 +37,12 @@ export class AccessControl {
   channelAllowed(channel: string | undefined): boolean {
     const list = this.#opts.channels;
     return list.length === 0 || channel === undefined || list.includes(channel);
+  }
+
+  /** True when a button click may be answered in this channel: the command channels plus where alerts go. */
+  buttonChannelAllowed(channel: string | undefined): boolean {
+    const list = this.#opts.channels;
+    return list.length === 0 || channel === undefined || list.includes(channel) || (this.#opts.buttonChannels ?? []).includes(channel);
   }
 
   channelHint(): string {

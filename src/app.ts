@@ -101,7 +101,9 @@ export function buildServices(config: Config, opts: ServiceOptions): { services:
     const client = createWebClient(env.botToken, { slackApiUrl: env.slackApiUrl, log });
     groups = { members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [] };
   }
-  const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, groups, log });
+  const buttonChannels = [config.alerts.channel, ...config.alerts.routes.map((r) => r.channel), ...config.alerts.watchChannels, ...config.windows.map((w) => w.channel)]
+    .filter((c): c is string => typeof c === 'string');
+  const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, buttonChannels, groups, log });
   const inCluster = kube && (opts.confirmationsInCluster ?? env.mode !== 'terminal') ? kube : undefined;
   const now = opts.now ? { now: opts.now } : {};
   const confirmations = new Confirmations({

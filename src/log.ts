@@ -7,7 +7,11 @@
  */
 import pino from 'pino';
 import type { Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+
+// pino-pretty (and its dependencies, ~8 MB resident) only in the terminal mode: the Slack modes log
+// JSON and never load it.
+const loadPretty = () => createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
 
 const SECRET_ENV = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'ALERTMANAGER_WEBHOOK_TOKEN', 'RESTIC_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
@@ -145,7 +149,7 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
   };
   if (opts.pretty) {
     // Synchronous pretty printing to stderr, so terminal replies on stdout stay clean.
-    return pino(options, pretty({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), ignore: 'pid,hostname,app' }));
+    return pino(options, loadPretty()({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), ignore: 'pid,hostname,app' }));
   }
   return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
 }

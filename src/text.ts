@@ -1,13 +1,10 @@
 /**
- * Words the bot prints, one way each: durations, instants in a zone, truncation, plurals, who
- * did something, and "no cluster". Every reply that shows one of these uses this module, so a
+ * Words the bot prints, one way each: durations, instants in a zone, truncation and plurals
+ * (who did something is `mention()` in src/command/context.ts, since the transport decides how
+ * people are named; "no cluster" is `NO_CLUSTER` in src/errors.ts). Every reply that shows one of these uses this module, so a
  * user reads "3h 5m" the same in /backup status, /restic locks and an alert thread.
  */
 import { DateTime, IANAZone } from 'luxon';
-import { escapeMrkdwn } from './reply.ts';
-
-/** What a command that needs a cluster answers without one. */
-export const NO_CLUSTER = 'No Kubernetes cluster is configured: set KUBECONFIG (or run the bot in a pod with a service account), or run `npm run demo` for the local sample cluster.';
 
 /**
  * A duration as people read it: "45s", "12m", "3h 5m", "3h", "2d 5h", "7d 21h". The two largest
@@ -104,7 +101,3 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Who did something: a mention in Slack; elsewhere the name, escaped (it is not ours). */
-export function who(actor: { id: string; name?: string; via: 'slack' | 'terminal' }): string {
-  return actor.via === 'slack' ? `<@${actor.id}>` : escapeMrkdwn(actor.name ?? actor.id);
-}

@@ -15,7 +15,7 @@ import type { Block, Reply } from '../../src/reply.ts';
 import { errorReply, escapeMrkdwn } from '../../src/reply.ts';
 import { UserError } from '../../src/errors.ts';
 import type { BackgroundWork } from '../../src/command/background.ts';
-import { humanDuration } from '../../src/backup/human-duration.ts';
+import { duration as humanDuration } from '../../src/text.ts';
 import { withTimeout } from '../../src/backup/inventory.ts';
 import { listNamespaceSources, readSource } from '../../src/volsync/source.ts';
 import { RESUME_SCHEDULE, mergePatchCmd, newToken, resumeSchedule, triggerManualSync } from '../../src/volsync/trigger.ts';

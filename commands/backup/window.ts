@@ -14,7 +14,7 @@ import { defaultWindowSilences, defaultWindowStore } from '../../src/backup-wind
 import type { BackupWindowService, WindowSilences } from '../../src/backup-window/service.ts';
 import type { InstanceState, ObservedAlert, WindowsState } from '../../src/backup-window/state.ts';
 import { alertName } from '../../src/backup-window/summary.ts';
-import { clockIn, datedRange, whenIn } from '../../src/backup-window/time-text.ts';
+import { formatInZone as clockIn, datedRange, whenIn } from '../../src/text.ts';
 import { userZone } from './user-zone.ts';
 import type { UserZone } from './user-zone.ts';
 import { parseWindowMarker, WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';

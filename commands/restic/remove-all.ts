@@ -7,6 +7,7 @@
  * --remove-all`, check that none remains, and resume the source — always, also after a failure.
  */
 import type { ActionInput, ActionResult, Answer, CommandContext, Actor } from '../../src/command/context.ts';
+import { mention } from '../../src/command/context.ts';
 import type { ConfirmationRecord } from '../../src/confirm/confirmations.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeErrorLine } from '../../src/kube/client.ts';
@@ -20,7 +21,8 @@ import type { MoverPod } from './evidence.ts';
 import { activeMovers, destinationsUsing, gatherEvidence, listMoverPodsEverywhere, listPods, lockDigest, podsHoldingLocks, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
 import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
-import { lockBlocks, moverLine, plural, summaryLine, who } from './render.ts';
+import { lockBlocks, moverLine, summaryLine } from './render.ts';
+import { plural } from '../../src/text.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { leaseName, repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
@@ -127,7 +129,7 @@ export async function requestRemoveAll(ctx: CommandContext, namespace: string, a
     { type: 'section', text: `*If confirmed:*\n${plan(namespace, name, evidence.locks.length, evidence.movers, source.spec?.paused === true).join('\n')}` },
     {
       type: 'context',
-      elements: [`Requested by ${who(ctx.actor)} · ${approvers.replace(/\*/g, '')} · within ${confirmations.ttlMinutes} minutes · bound to these ${plural(lockIds.length, 'lock ID')}`],
+      elements: [`Requested by ${mention(ctx.actor)} · ${approvers.replace(/\*/g, '')} · within ${confirmations.ttlMinutes} minutes · bound to these ${plural(lockIds.length, 'lock ID')}`],
     },
   ];
   return {
@@ -306,7 +308,7 @@ function outcomeReply(ex: Execution, rec: ConfirmationRecord, target: string, co
   blocks.push({
     type: 'context',
     elements: [
-      `Audit: asked by ${who(actorOf(rec))} · confirmed by ${confirmedBy.map(who).join(' and ')} · ran ${ex.ran.length ? ex.ran.map((r) => `\`${r}\``).join(', ') : 'nothing'} · outcome ${ex.outcome}`,
+      `Audit: asked by ${mention(actorOf(rec))} · confirmed by ${confirmedBy.map((a) => mention(a)).join(' and ')} · ran ${ex.ran.length ? ex.ran.map((r) => `\`${r}\``).join(', ') : 'nothing'} · outcome ${ex.outcome}`,
     ],
   });
   const text = ex.resumeFailed
@@ -325,7 +327,7 @@ export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, 
     if (input.actor.via === 'terminal') {
       return { ephemeral: errorReply(`Refused: this ${SECOND_OPERATOR_TERMINAL}. Nothing was done.`) };
     }
-    const line = `${who(input.actor)} approved removing every lock from \`${target}\` (1 of ${rec.approvalsNeeded}). Waiting for a second operator: another operator must click *Remove all locks* before ${rec.expiresAt.slice(11, 16)} UTC.`;
+    const line = `${mention(input.actor)} approved removing every lock from \`${target}\` (1 of ${rec.approvalsNeeded}). Waiting for a second operator: another operator must click *Remove all locks* before ${rec.expiresAt.slice(11, 16)} UTC.`;
     return { thread: [{ text: line.replace(/[*`]/g, ''), blocks: [{ type: 'section', text: `:hourglass_flowing_sand: ${line}` }], visibility: 'channel', tone: 'info' }] };
   }
 
@@ -341,7 +343,7 @@ export async function approveRemoveAll(input: ActionInput, ctx: CommandContext, 
   return {
     replace: {
       text: `${summary.replace(/`/g, '')} (confirmed by ${confirmedBy.map((a) => a.name ?? a.id).join(' and ')}). Details in the thread.`,
-      blocks: [{ type: 'section', text: `${summary} — requested by ${who(requester)}, confirmed by ${confirmedBy.map(who).join(' and ')}. Details in the thread.` }],
+      blocks: [{ type: 'section', text: `${summary} — requested by ${mention(requester)}, confirmed by ${confirmedBy.map((a) => mention(a)).join(' and ')}. Details in the thread.` }],
       visibility: 'channel',
       tone: result.tone ?? 'info',
     },
@@ -356,7 +358,7 @@ export async function cancelRemoveAll(input: ActionInput, ctx: CommandContext, a
   return {
     replace: {
       text: `Cancelled: no lock was removed from ${rec.target}.`,
-      blocks: [{ type: 'section', text: `Cancelled by ${who(input.actor)}: no lock was removed from \`${rec.target}\`.` }],
+      blocks: [{ type: 'section', text: `Cancelled by ${mention(input.actor)}: no lock was removed from \`${rec.target}\`.` }],
       visibility: 'channel',
       tone: 'info',
     },

@@ -2,8 +2,7 @@
  * How locks, movers and people are shown: short lines that read on a phone, problems first
  * (orphaned, then stale, then unknown, then live), one section per lock.
  */
-import type { Actor } from '../../src/command/context.ts';
-import { mention } from '../../src/command/context.ts';
+import { plural } from '../../src/text.ts';
 import type { Block } from '../../src/reply.ts';
 import { clipText, escapeMrkdwn, inlineCode, untrustedLine } from '../../src/reply.ts';
 import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/index.ts';
@@ -19,14 +18,6 @@ export function sortLocks(locks: readonly LockEvidence[]): LockEvidence[] {
   return [...locks].sort((a, b) => ORDER[a.verdict.verdict] - ORDER[b.verdict.verdict] || a.lock.time.getTime() - b.lock.time.getTime());
 }
 
-/** "<@U123>" in Slack, the name in the terminal: as the actor's transport names people. */
-export function who(actor: Actor): string {
-  return mention(actor);
-}
-
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /** "1 orphaned, 1 stale, 1 unknown, 1 live" in problem order. */
 export function verdictCounts(locks: readonly LockEvidence[]): string {

@@ -3,6 +3,7 @@
  * calls stale, under the repository's Lease; reports what went, what stayed and why.
  */
 import type { CommandContext } from '../../src/command/context.ts';
+import { mention } from '../../src/command/context.ts';
 import type { Block, Reply } from '../../src/reply.ts';
 import { errorReply, escapeMrkdwn, inlineCode } from '../../src/reply.ts';
 import { ResticError, formatAge, unlock } from '../../src/restic/index.ts';
@@ -10,7 +11,8 @@ import type { ResticLock, UnlockReport } from '../../src/restic/index.ts';
 import { isUserError } from '../../src/errors.ts';
 import { UNLOCK_AUDIT } from './actions.ts';
 import { activeMovers, destinationsUsing, factsFrom, listPods } from './evidence.ts';
-import { lockReasonText, lockSection, moverLine, plural, sortLocks, who } from './render.ts';
+import { lockReasonText, lockSection, moverLine, sortLocks } from './render.ts';
+import { plural } from '../../src/text.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
 import { resticOptions } from './restic-options.ts';
@@ -93,7 +95,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
   log.info({ target, removed: report.removed.map((l) => l.shortId), remaining: report.remaining.map((r) => r.lock.shortId) }, 'restic unlock done');
 
   const blocks: Block[] = [{ type: 'header', text: `restic unlock · ${target}` }, ...unlockReportBlocks(report, target, now)];
-  blocks.push({ type: 'context', elements: [moverLine(movers, now), `Run by ${who(ctx.actor)} · ${report.command}`] });
+  blocks.push({ type: 'context', elements: [moverLine(movers, now), `Run by ${mention(ctx.actor)} · ${report.command}`] });
   if (report.remaining.length) {
     blocks.push(...(await volsyncOffer(ctx, support, source, 'Some locks remain.').catch((err: unknown) => {
       log.warn({ err }, 'could not offer the VolSync unlock');

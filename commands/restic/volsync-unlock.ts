@@ -14,7 +14,7 @@ import { UserError } from '../../src/errors.ts';
 import type { BackgroundWork } from '../../src/command/background.ts';
 import { formatAge } from '../../src/restic/index.ts';
 import { VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
-import { who } from './render.ts';
+import { mention } from '../../src/command/context.ts';
 import type { ReplicationSource } from '../../src/volsync/source.ts';
 import { readSource } from '../../src/volsync/source.ts';
 import { RESUME_SCHEDULE, mergePatchCmd, newToken, resumeSchedule, triggerManualSync } from '../../src/volsync/trigger.ts';
@@ -224,7 +224,7 @@ export async function approveVolSyncUnlock(input: ActionInput, ctx: CommandConte
       {
         text: `VolSync unlock of ${target} requested (token ${token}).`,
         blocks: [
-          { type: 'section', text: `:arrows_counterclockwise: ${who(input.actor)} asked VolSync to unlock \`${target}\`: \`spec.restic.unlock\` and \`spec.trigger.manual\` are \`${token}\`. I'll post here when \`status.restic.lastUnlocked\` shows it (up to ${Math.round(follow.timeoutMs / 60_000)} minutes).` },
+          { type: 'section', text: `:arrows_counterclockwise: ${mention(input.actor)} asked VolSync to unlock \`${target}\`: \`spec.restic.unlock\` and \`spec.trigger.manual\` are \`${token}\`. I'll post here when \`status.restic.lastUnlocked\` shows it (up to ${Math.round(follow.timeoutMs / 60_000)} minutes).` },
         ],
         visibility: 'channel',
         tone: 'info',

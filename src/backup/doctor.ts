@@ -16,10 +16,10 @@ import type { LonghornVolume, Meta, Pod, Pvc, ReplicationSource } from './object
 import { key, nameOf, namespaceOf } from './objects.ts';
 import { jobNameOf, parseMoverJob } from '../volsync/mover-pods.ts';
 import { REQUIRED_SECRET_KEYS } from '../restic/environment.ts';
-import { NO_CLUSTER } from '../text.ts';
+import { NO_CLUSTER } from '../errors.ts';
 import { isStuck, podPhase, podSince } from './source-health.ts';
 import { stuckReasons } from './stuck-reasons.ts';
-import { humanDuration } from './human-duration.ts';
+import { duration as humanDuration } from '../text.ts';
 import { mapLimit } from '../restic/map-limit.ts';
 import { renderDoctor } from './doctor-reply.ts';
 

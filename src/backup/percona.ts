@@ -8,7 +8,7 @@
  */
 import type { Kube } from '../kube/client.ts';
 import { kubeErrorLine } from '../kube/client.ts';
-import { humanDuration } from './human-duration.ts';
+import { duration as humanDuration } from '../text.ts';
 import { withTimeout } from './inventory.ts';
 import type { Lease, PerconaBackup, PerconaRestore } from './objects.ts';
 import { ms, nameOf, namespaceOf } from './objects.ts';

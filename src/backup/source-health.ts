@@ -4,7 +4,7 @@
  * Inventory and a clock, so it is tested without a cluster.
  */
 import { cronSchedule } from './cron-schedule.ts';
-import { humanDuration, relative } from './human-duration.ts';
+import { duration as humanDuration, relative } from '../text.ts';
 import type { Inventory } from './inventory.ts';
 import type { Job, LonghornVolume, Pod, Pvc, ReplicationSource } from './objects.ts';
 import { condition, jobNameOf, key, ms, nameOf, namespaceOf, rfc3339, sourceJobName } from './objects.ts';

@@ -6,7 +6,7 @@
  */
 import type { Block, Reply, Tone } from '../reply.ts';
 import { codeBlockText, inlineCode, untrustedLine } from '../reply.ts';
-import { humanDuration, relative } from './human-duration.ts';
+import { duration as humanDuration, relative } from '../text.ts';
 import { key, ms, nameOf, rfc3339 } from './objects.ts';
 import type { Pod } from './objects.ts';
 import type { PerconaReport } from './percona.ts';

@@ -20,7 +20,7 @@ import type { SourceHealth } from './source-health.ts';
 import { evaluateAll } from './source-health.ts';
 import { stuckReasons } from './stuck-reasons.ts';
 import { renderSourceDetail, renderStatus } from './status-reply.ts';
-import { NO_CLUSTER } from '../text.ts';
+import { NO_CLUSTER } from '../errors.ts';
 
 export interface StatusDeps {
   kube?: Kube;

@@ -28,6 +28,16 @@ export interface WatchedListOptions<T extends KubernetesObject> {
   watch?: Watch;
 }
 
+/**
+ * Drops metadata.managedFields, which the bot never reads: server-side apply bookkeeping that is
+ * often the largest part of an object (one entry per field manager, and VolSync and kubectl both
+ * write), kept for every cached object otherwise.
+ */
+function trim<T extends KubernetesObject>(obj: T): T {
+  if (obj?.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
+}
+
 export class WatchedList<T extends KubernetesObject> {
   readonly what: string;
   #opts: WatchedListOptions<T>;
@@ -45,7 +55,17 @@ export class WatchedList<T extends KubernetesObject> {
   constructor(opts: WatchedListOptions<T>) {
     this.what = opts.what;
     this.#opts = opts;
-    this.#informer = new ListWatch<T>(opts.path, opts.watch ?? new Watch(opts.kc), opts.list, false, opts.labelSelector);
+    // What is cached is trimmed on the way in, from the first list and from every watch event.
+    const list: ListPromise<T> = async () => {
+      const listed = await opts.list();
+      for (const item of listed.items) trim(item);
+      return listed;
+    };
+    const inner = opts.watch ?? new Watch(opts.kc);
+    const watch = {
+      watch: (path, params, callback, done) => inner.watch(path, params, (phase, obj, raw) => callback(phase, trim(obj as T), raw), done),
+    } satisfies Pick<Watch, 'watch'>;
+    this.#informer = new ListWatch<T>(opts.path, watch as Watch, list, false, opts.labelSelector);
     this.#informer.on('error', (err: unknown) => this.#onError(err));
   }
 

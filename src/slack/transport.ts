@@ -139,6 +139,11 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
       try {
         if (!opts.services.access.channelAllowed(channel)) {
           outcome = 'channel-not-allowed';
+          const verb = text.trim().split(/\s+/)[0] ?? '';
+          const mutating = opts.commands.families.find((f) => f.command === command.command)?.verbs.find((v) => v.verb === verb)?.mutating;
+          if (mutating) {
+            opts.services.audit.record({ actor, action: `${command.command} ${verb}`, target: text.trim().slice(0, 200), channel, outcome: 'refused', detail: 'not a command channel (slack.channels)' });
+          }
           await respond({ response_type: 'ephemeral', ...renderBlocks(errorReply(`I answer commands in ${opts.services.access.channelHint()} only.`)) });
           return;
         }
@@ -173,9 +178,16 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     const channel = body.channel?.id;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;
     const threadTs = message?.thread_ts ?? message?.ts;
+    const actionId = action.action_id.replace(/#\d+$/, '');
+    if (!opts.services.access.buttonChannelAllowed(channel)) {
+      // The bot posts its buttons only in its command and alert channels: a click from elsewhere is refused before any handler runs.
+      opts.services.audit.record({ actor, action: actionId.slice(0, 60), target: 'button', channel, outcome: 'refused', detail: 'not a channel the bot posts buttons in (slack.channels, alerts)' });
+      await respond({ response_type: 'ephemeral', replace_original: false, ...renderBlocks(errorReply(`I answer buttons in ${opts.services.access.channelHint()} and the alert channels only. Nothing was done.`)) }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not answer a refused click'));
+      return;
+    }
     const ctx = contextFor(actor, channel, respond, () => threadTs);
     const result = await dispatchAction(opts.commands, {
-      actionId: action.action_id.replace(/#\d+$/, ''),
+      actionId,
       value: action.value ?? '',
       actor,
       channel,

@@ -93,9 +93,15 @@ describe('backup watch cache', { skip }, () => {
     const r = await backupStatus({ kube: viaProxy, cache, now: () => new Date() }, { namespace: ns });
     assert.match(JSON.stringify(r.blocks), /From the watch cache/);
     assert.match(r.text, /1 sources: 0 failing, 0 overdue, 0 running, 0 paused, 1 healthy/);
+    // managedFields (never read, often most of an object) are not kept: not from the first list…
+    assert.ok((await fx.getSource(ns, 'first')).metadata.managedFields?.length, 'the server has managedFields');
+    assert.equal(cache.sources.get('first', ns)?.metadata?.managedFields, undefined);
     await fx.pod(ns, 'volsync-src-first-x1', moverLabels('first'), { phase: 'Running', startTime: iso(Date.now()) });
     await fx.sourceStatus(ns, 'first', { conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', Date.now())] });
     await until('the running sync in the cache', () => cache.inventory(ns)?.pods.length === 1 && cache.inventory(ns)!.sources[0]?.status?.conditions?.[0]?.status === 'True');
+    // …nor from watch events.
+    assert.equal(cache.sources.get('first', ns)?.metadata?.managedFields, undefined);
+    assert.equal(cache.pods.list(ns)[0]!.metadata?.managedFields, undefined);
     const running = await backupStatus({ kube: viaProxy, cache, now: () => new Date() }, { namespace: ns });
     assert.match(running.text, /1 running/);
   });

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { datedRange, duration, formatInZone, oneLine, plural, relative, timeIn, timeRange, truncate, who, whenIn } from '../../src/text.ts';
+import { datedRange, duration, formatInZone, oneLine, plural, relative, timeIn, timeRange, truncate, whenIn } from '../../src/text.ts';
+import { mention } from '../../src/command/context.ts';
 
 const at = (iso: string) => new Date(iso);
 const s = 1000;
@@ -61,11 +62,11 @@ describe('truncation, plurals, who', () => {
     assert.equal(plural(2, 'mover pod'), '2 mover pods');
   });
 
-  it('who: a mention in Slack, the escaped name elsewhere', () => {
-    assert.equal(who({ id: 'U0ALICE', name: 'alice', via: 'slack' }), '<@U0ALICE>');
-    assert.equal(who({ id: 'root', via: 'terminal' }), 'root');
+  it('who (mention): a mention in Slack, the escaped name elsewhere', () => {
+    assert.equal(mention({ id: 'U0ALICE', name: 'alice', via: 'slack' }), '<@U0ALICE>');
+    assert.equal(mention({ id: 'root', via: 'terminal' }), 'root');
     // A terminal user name is not ours: it must not become a mention or a link in mrkdwn.
-    assert.equal(who({ id: 'x', name: '<!channel> <https://evil|ok>', via: 'terminal' }), '&lt;!channel&gt; &lt;https://evil|ok&gt;');
-    assert.equal(who({ id: '<!here>', via: 'terminal' }), '&lt;!here&gt;');
+    assert.equal(mention({ id: 'x', name: '<!channel> <https://evil|ok>', via: 'terminal' }), '&lt;!channel&gt; &lt;https://evil|ok&gt;');
+    assert.equal(mention({ id: '<!here>', via: 'terminal' }), '&lt;!here&gt;');
   });
 });

@@ -618,7 +618,8 @@ export async function seedSampleData(kubeconfigPath: string, now: Date = new Dat
 // The sample restic repository behind media/plex: a real local repository (under the cluster's
 // state directory) that /restic locks and /restic unlock work on, with one lock of each kind:
 //   stale     made on this host by a restic that was kill -9'd (restic's own rule: dead PID here),
-//   orphaned  made as host volsync-src-plex-nzlv6, the mover pod from the runbook, which is gone,
+//   orphaned  made as host volsync-src-plex-nzlv6, the mover pod from the runbook, which has
+//             finished (Failed) — so the lock is provably dead, not merely of an absent pod,
 //   live      held by a restic that keeps running as host restic-shell, a Running pod in media
 //             (the runbook's "restic shell"); the cluster supervisor keeps that restic alive.
 // The orphaned lock turns stale by restic's age rule 30 minutes after seeding; seed again to reset.
@@ -656,6 +657,16 @@ async function prepareSampleRepository(opts: SampleResticOptions): Promise<Resti
 
 function resticObjects(): Manifest[] {
   return [{
+    // The runbook's mover, finished: its lock is orphaned by proof (the pod ended), not by absence.
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: PLEX_REPOSITORY.orphanedHost,
+      namespace: PLEX_REPOSITORY.namespace,
+      labels: { 'app.kubernetes.io/created-by': 'volsync', 'batch.kubernetes.io/job-name': 'volsync-src-plex', 'job-name': 'volsync-src-plex' },
+    },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'restic', image: 'quay.io/backube/volsync:0.13.0' }] },
+  }, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: PLEX_REPOSITORY.liveHost, namespace: PLEX_REPOSITORY.namespace, labels: { app: 'restic-shell' } },
@@ -668,6 +679,16 @@ function resticObjects(): Manifest[] {
 
 function resticStatuses(now: number): StatusPatch[] {
   return [{
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace: PLEX_REPOSITORY.namespace,
+    name: PLEX_REPOSITORY.orphanedHost,
+    status: {
+      phase: 'Failed',
+      startTime: iso(now - 3 * 60 * MINUTE),
+      containerStatuses: [{ name: 'restic', image: 'quay.io/backube/volsync:0.13.0', imageID: '', ready: false, restartCount: 0, started: false, state: { terminated: { exitCode: 1, reason: 'Error', finishedAt: iso(now - 3 * 60 * MINUTE + 47_000) } }, lastState: {} }],
+    },
+  }, {
     apiVersion: 'v1',
     kind: 'Pod',
     namespace: PLEX_REPOSITORY.namespace,
