@@ -58,7 +58,7 @@ export async function startBotProcess(env: Record<string, string | undefined>, o
   child.stderr!.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const waitForLine = (re: RegExp, timeoutMs = 15_000) => {
+  const waitForLine = (re: RegExp, timeoutMs = 30_000) => {
     const found = lines.find((l) => re.test(l));
     if (found) return Promise.resolve(found);
     return new Promise<string>((resolve, reject) => {
@@ -68,7 +68,7 @@ export async function startBotProcess(env: Record<string, string | undefined>, o
     });
   };
 
-  const listening = await waitForLine(/backup-bot listening/, opts.timeoutMs ?? 20_000);
+  const listening = await waitForLine(/backup-bot listening/, opts.timeoutMs ?? 60_000);
   const port = (JSON.parse(listening) as { port: number }).port;
   return {
     child,
@@ -88,7 +88,7 @@ export async function startBotProcess(env: Record<string, string | undefined>, o
 }
 
 /** Runs the terminal mode with `input` piped to standard input. */
-export async function runTerminalProcess(input: string, env: Record<string, string | undefined | null> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runTerminalProcess(input: string, env: Record<string, string | undefined | null> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // A null (removed) variable holds no secret; noteSecrets ignores anything that is not a string.
   noteSecretEnv(env as Record<string, string | undefined>);
   const child = spawn(NODE, [join(ROOT, 'src/main.ts')], { cwd: ROOT, env: botEnv({ LOG_LEVEL: 'warn', ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
