@@ -22,13 +22,11 @@ import type { ResticCommandDeps } from '../commands/restic/index.ts';
 import { silenceActions } from '../commands/alerts.ts';
 import type { SilenceActionDeps } from '../commands/alerts.ts';
 import { BackgroundWork } from './command/background.ts';
-import { VolSyncUnlockSupport } from '../commands/restic/volsync-unlock.ts';
 import { SilencesClient } from './alerts/silences.ts';
 import { ButtonSigner } from './alerts/button-values.ts';
 import { createSlackTransport } from './slack/transport.ts';
 import type { SlackTransport } from './slack/transport.ts';
 import { createWebClient } from './slack/web-client.ts';
-import { runTerminal } from './terminal/terminal.ts';
 import { botNamespace, loadKube } from './kube/client.ts';
 import { LeaseLeadership, SingleReplica } from './leader.ts';
 import { ConfigMapConfirmationStore, Confirmations, MemoryConfirmationStore } from './confirm/confirmations.ts';
@@ -137,7 +135,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   let windows: BackupWindows | undefined;
   const commands = buildCommands({
     backup: { cache: backupCache, background, windows: () => windows?.service },
-    restic: { background, volsyncSupport: new VolSyncUnlockSupport() },
+    restic: { background },
     ...(env.mode !== 'terminal' ? { alerts: { silences, signer } } : {}),
   });
   if (kube) {
@@ -201,6 +199,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     return { config, log, port, done: new Promise(() => {}), stop };
   }
 
+  // The terminal's code is loaded only in the terminal mode.
+  const { runTerminal } = await import('./terminal/terminal.ts');
   const stdin = opts.stdin ?? process.stdin;
   const done = runTerminal({
     commands,

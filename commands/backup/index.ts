@@ -1,16 +1,14 @@
 /**
  * `/backup`: the state of VolSync backups, and safe actions on them. Declares the verbs and the
- * buttons; each verb's handler is in its own file here (status, doctor, run, window).
+ * buttons; each verb's handler is in its own file here (status, doctor, run, window), imported
+ * when a command first needs it: an idle bot does not hold their code.
  */
-import { windowCommand } from './window.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
 import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
-import { statusCommand } from './status.ts';
-import { doctorCommand } from './doctor.ts';
 import type { FollowOptions } from './run.ts';
-import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION, approveRun, cancelRun, requestRun } from './run.ts';
+import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from './actions.ts';
 
 export interface BackupCommandDeps {
   /** The watch cache of a running bot; without it status lists directly. */
@@ -33,7 +31,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'status',
         summary: 'Backup health: counts, then problems first (overdue, failed, stuck movers, faulted volumes), then healthy sources.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
-        handler: statusCommand({ cache: deps.cache }),
+        handler: async (cmd, ctx) => (await import('./status.ts')).statusCommand({ cache: deps.cache })(cmd, ctx),
       },
       {
         verb: 'run',
@@ -41,25 +39,25 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'name', kind: 'name' }],
         mutating: true,
         needs: { cluster: true },
-        handler: (cmd, ctx) => requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
+        handler: async (cmd, ctx) => (await import('./run.ts')).requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
       },
       {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }],
-        handler: doctorCommand,
+        handler: async (cmd, ctx) => (await import('./doctor.ts')).doctorCommand(cmd, ctx),
       },
       {
         verb: 'window',
         summary: 'Whether a backup window is open, when the next opens and closes, and the alerts and silences it owns.',
         args: [],
-        handler: windowCommand({ windows: deps.windows }),
+        handler: async (cmd, ctx) => (await import('./window.ts')).windowCommand({ windows: deps.windows })(cmd, ctx),
       },
     ],
     // The buttons of /backup run: confirm and cancel.
     actions: [
-      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: (input, ctx, answer) => approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
-      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: (input, ctx, answer) => cancelRun(input, ctx, answer!) },
+      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await import('./run.ts')).approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
+      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await import('./run.ts')).cancelRun(input, ctx, answer!) },
     ],
   };
 }

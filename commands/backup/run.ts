@@ -26,10 +26,9 @@ import { condition, ms, nameOf, rfc3339, sourceJobName } from '../../src/backup/
 import { logTail, podPhase, podSince } from '../../src/backup/source-health.ts';
 import { resolveReply } from '../../src/backup/status.ts';
 
-export const RUN_ACTION = 'bb:backup:run';
-export const RUN_CANCEL_ACTION = 'bb:backup:run-cancel';
-/** The confirmation's action and the audit record's action. */
-export const RUN_AUDIT_ACTION = '/backup run';
+import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from './actions.ts';
+
+export { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION };
 
 export interface FollowOptions {
   /** Give up following after this long (the sync itself goes on). Default 60 minutes. */

@@ -6,3 +6,9 @@ export const VOLSYNC_UNLOCK_ACTION = 'bb:restic:volsync-unlock';
 export const UNLOCK_AUDIT = '/restic unlock';
 export const REMOVE_ALL_AUDIT = '/restic unlock --remove-all';
 export const VOLSYNC_UNLOCK_AUDIT = '/restic unlock via VolSync';
+
+/** A confirmation button's value, `<id>.<digest>` (see confirmationValue in remove-all.ts). */
+export function parseConfirmationValue(value: string): { id: string; digest: string } {
+  const [id = '', digest = ''] = value.split('.');
+  return { id, digest };
+}

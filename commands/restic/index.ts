@@ -1,13 +1,13 @@
-/** `/restic`: locks in an app's restic repository, and removing them safely. */
+/**
+ * `/restic`: locks in an app's restic repository, and removing them safely. The handlers (and
+ * restic, VolSync and lock evidence behind them) are imported when a command first needs them:
+ * an idle bot does not hold their code.
+ */
 import type { CommandFamily } from '../../src/command/registry.ts';
-import { approveRemoveAll, cancelRemoveAll, parseConfirmationValue, requestRemoveAll } from './remove-all.ts';
-import { approveVolSyncUnlock, DEFAULT_VOLSYNC_FOLLOW, VolSyncUnlockSupport } from './volsync-unlock.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
-import { plainUnlock } from './unlock.ts';
-import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
-import { resticLocks } from './locks.ts';
+import { parseConfirmationValue, REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import type { RemoveAllOptions } from './remove-all.ts';
-import type { VolSyncFollowOptions } from './volsync-unlock.ts';
+import type { VolSyncFollowOptions, VolSyncUnlockSupport } from './volsync-unlock.ts';
 
 export interface ResticCommandDeps {
   /** How --remove-all waits for a mover to stop, and test hooks. */
@@ -21,9 +21,14 @@ export interface ResticCommandDeps {
 }
 
 export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
-  const follow = { ...DEFAULT_VOLSYNC_FOLLOW, ...deps.volsyncFollow };
   const background = deps.background ?? new BackgroundWork();
-  const support = deps.volsyncSupport ?? new VolSyncUnlockSupport();
+  // One support cache per family, as the bot's own: created with the first command that asks.
+  let support = deps.volsyncSupport;
+  const volsync = async () => {
+    const m = await import('./volsync-unlock.ts');
+    support ??= new m.VolSyncUnlockSupport();
+    return { ...m, support, follow: { ...m.DEFAULT_VOLSYNC_FOLLOW, ...deps.volsyncFollow } };
+  };
   return {
     command: '/restic',
     summary: 'restic repositories behind VolSync: locks and unlocking',
@@ -33,7 +38,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
         needs: { cluster: true },
-        handler: (cmd, ctx) => resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
+        handler: async (cmd, ctx) => (await import('./locks.ts')).resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
       },
       {
         verb: 'unlock',
@@ -42,20 +47,25 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         flags: [{ name: 'remove-all', help: 'remove every lock, after showing the evidence and an operator\'s confirmation (a second operator when a lock is live)' }],
         mutating: true,
         needs: { cluster: true },
-        handler: (cmd, ctx) =>
-          cmd.flags.has('remove-all') ? requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!) : plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, support),
+        handler: async (cmd, ctx) =>
+          cmd.flags.has('remove-all')
+            ? (await import('./remove-all.ts')).requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!)
+            : (await import('./unlock.ts')).plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, (await volsync()).support),
       },
     ],
     // The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path.
     actions: [
       {
         id: REMOVE_ALL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve', confirmationOf: parseConfirmationValue,
-        handler: (input, ctx, answer) => approveRemoveAll(input, ctx, answer!, deps.removeAll),
+        handler: async (input, ctx, answer) => (await import('./remove-all.ts')).approveRemoveAll(input, ctx, answer!, deps.removeAll),
       },
-      { id: REMOVE_ALL_CANCEL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, answers: 'cancel', confirmationOf: parseConfirmationValue, handler: (input, ctx, answer) => cancelRemoveAll(input, ctx, answer!) },
+      { id: REMOVE_ALL_CANCEL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, answers: 'cancel', confirmationOf: parseConfirmationValue, handler: async (input, ctx, answer) => (await import('./remove-all.ts')).cancelRemoveAll(input, ctx, answer!) },
       {
         id: VOLSYNC_UNLOCK_ACTION, action: VOLSYNC_UNLOCK_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve',
-        handler: (input, ctx, answer) => approveVolSyncUnlock(input, ctx, answer!, background, follow),
+        handler: async (input, ctx, answer) => {
+          const { approveVolSyncUnlock, follow } = await volsync();
+          return approveVolSyncUnlock(input, ctx, answer!, background, follow);
+        },
       },
     ],
   };

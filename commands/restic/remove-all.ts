@@ -57,10 +57,7 @@ export function confirmationValue(id: string, digest: string): string {
   return `${id}.${digest}`;
 }
 
-export function parseConfirmationValue(value: string): { id: string; digest: string } {
-  const [id = '', digest = ''] = value.split('.');
-  return { id, digest };
-}
+export { parseConfirmationValue } from './actions.ts';
 
 function plan(namespace: string, name: string, lockCount: number, movers: readonly MoverPod[], paused: boolean): string[] {
   return [
