@@ -9,6 +9,12 @@ import type { CommandFamily } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import type { FollowOptions } from './run.ts';
 import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from './actions.ts';
+import { lazy } from '../../src/command/lazy.ts';
+
+const status = lazy(() => import('./status.ts'));
+const run = lazy(() => import('./run.ts'));
+const doctor = lazy(() => import('./doctor.ts'));
+const windowVerb = lazy(() => import('./window.ts'));
 
 export interface BackupCommandDeps {
   /** The watch cache of a running bot; without it status lists directly. */
@@ -31,7 +37,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'status',
         summary: 'Backup health: counts, then problems first (overdue, failed, stuck movers, faulted volumes), then healthy sources.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
-        handler: async (cmd, ctx) => (await import('./status.ts')).statusCommand({ cache: deps.cache })(cmd, ctx),
+        handler: async (cmd, ctx) => (await status()).statusCommand({ cache: deps.cache })(cmd, ctx),
       },
       {
         verb: 'run',
@@ -39,25 +45,25 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'name', kind: 'name' }],
         mutating: true,
         needs: { cluster: true },
-        handler: async (cmd, ctx) => (await import('./run.ts')).requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
+        handler: async (cmd, ctx) => (await run()).requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
       },
       {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }],
-        handler: async (cmd, ctx) => (await import('./doctor.ts')).doctorCommand(cmd, ctx),
+        handler: async (cmd, ctx) => (await doctor()).doctorCommand(cmd, ctx),
       },
       {
         verb: 'window',
         summary: 'Whether a backup window is open, when the next opens and closes, and the alerts and silences it owns.',
         args: [],
-        handler: async (cmd, ctx) => (await import('./window.ts')).windowCommand({ windows: deps.windows })(cmd, ctx),
+        handler: async (cmd, ctx) => (await windowVerb()).windowCommand({ windows: deps.windows })(cmd, ctx),
       },
     ],
     // The buttons of /backup run: confirm and cancel.
     actions: [
-      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await import('./run.ts')).approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
-      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await import('./run.ts')).cancelRun(input, ctx, answer!) },
+      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await run()).approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
+      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await run()).cancelRun(input, ctx, answer!) },
     ],
   };
 }

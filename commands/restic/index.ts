@@ -6,6 +6,7 @@
 import type { CommandFamily } from '../../src/command/registry.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
 import { parseConfirmationValue, REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
+import { lazy } from '../../src/command/lazy.ts';
 import type { RemoveAllOptions } from './remove-all.ts';
 import type { VolSyncFollowOptions, VolSyncUnlockSupport } from './volsync-unlock.ts';
 
@@ -20,12 +21,17 @@ export interface ResticCommandDeps {
   volsyncSupport?: VolSyncUnlockSupport;
 }
 
+const locks = lazy(() => import('./locks.ts'));
+const unlock = lazy(() => import('./unlock.ts'));
+const removeAll = lazy(() => import('./remove-all.ts'));
+const volsyncUnlock = lazy(() => import('./volsync-unlock.ts'));
+
 export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
   const background = deps.background ?? new BackgroundWork();
   // One support cache per family, as the bot's own: created with the first command that asks.
   let support = deps.volsyncSupport;
   const volsync = async () => {
-    const m = await import('./volsync-unlock.ts');
+    const m = await volsyncUnlock();
     support ??= new m.VolSyncUnlockSupport();
     return { ...m, support, follow: { ...m.DEFAULT_VOLSYNC_FOLLOW, ...deps.volsyncFollow } };
   };
@@ -38,7 +44,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
         args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
         needs: { cluster: true },
-        handler: async (cmd, ctx) => (await import('./locks.ts')).resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
+        handler: async (cmd, ctx) => (await locks()).resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
       },
       {
         verb: 'unlock',
@@ -49,17 +55,17 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         needs: { cluster: true },
         handler: async (cmd, ctx) =>
           cmd.flags.has('remove-all')
-            ? (await import('./remove-all.ts')).requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!)
-            : (await import('./unlock.ts')).plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, (await volsync()).support),
+            ? (await removeAll()).requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!)
+            : (await unlock()).plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, (await volsync()).support),
       },
     ],
     // The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path.
     actions: [
       {
         id: REMOVE_ALL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve', confirmationOf: parseConfirmationValue,
-        handler: async (input, ctx, answer) => (await import('./remove-all.ts')).approveRemoveAll(input, ctx, answer!, deps.removeAll),
+        handler: async (input, ctx, answer) => (await removeAll()).approveRemoveAll(input, ctx, answer!, deps.removeAll),
       },
-      { id: REMOVE_ALL_CANCEL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, answers: 'cancel', confirmationOf: parseConfirmationValue, handler: async (input, ctx, answer) => (await import('./remove-all.ts')).cancelRemoveAll(input, ctx, answer!) },
+      { id: REMOVE_ALL_CANCEL_ACTION, action: REMOVE_ALL_AUDIT, mutating: true, answers: 'cancel', confirmationOf: parseConfirmationValue, handler: async (input, ctx, answer) => (await removeAll()).cancelRemoveAll(input, ctx, answer!) },
       {
         id: VOLSYNC_UNLOCK_ACTION, action: VOLSYNC_UNLOCK_AUDIT, mutating: true, needs: { cluster: true }, answers: 'approve',
         handler: async (input, ctx, answer) => {
