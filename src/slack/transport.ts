@@ -74,6 +74,9 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     receiver,
     logger: slackLogger(log),
     clientOptions,
+    // No conversation store: no listener reads context.conversation, and Bolt's default
+    // MemoryStore builds and throws a "Conversation not found" Error for every event before it acks.
+    convoStore: false,
     // auth.test runs in start() so a bad token is reported once, clearly, instead of at construction.
     deferInitialization: true,
   });
