@@ -9,23 +9,16 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { NODE, ROOT, startBotProcess } from '../test/harness/bot-process.ts';
 import { freePort } from '../test/harness/kube/free-port.ts';
 import { startSlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
+import { benchFlags } from './args.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '3' },
-    text: { type: 'string', default: 'status' },
-  },
-});
-const REQUESTS = Number(args.requests);
-const CONCURRENCY = Number(args.concurrency);
-const ROUNDS = Number(args.rounds);
+const args = benchFlags({ numbers: { requests: 2000, concurrency: 50, rounds: 3 }, strings: { text: 'status' } });
+const REQUESTS = args.requests;
+const CONCURRENCY = args.concurrency;
+const ROUNDS = args.rounds;
 const BOT_TOKEN = 'xoxb-7100000001-7100000002-ackbenchbottoken00';
 const SIGNING = 'ack-bench-signing-secret';
 

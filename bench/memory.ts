@@ -16,30 +16,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
-import { startKube } from '../test/harness/kube/start-kube.ts';
-import { readKubeconfig } from '../test/harness/kube/kubeconfig.ts';
+import { promisify } from 'node:util';
 import { NODE, startHttpBot } from '../test/harness/bot-process.ts';
 import { startSlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
-import { apiClient, must, pool } from './kube-api.ts';
+import { must, pool, withApiServer } from './kube-api.ts';
+import { benchFlags } from './args.ts';
 import type { Api } from './kube-api.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    sources: { type: 'string', default: '5000' },
-    pods: { type: 'string', default: '20000' },
-    movers: { type: 'string', default: '300' },
-    'per-namespace': { type: 'string', default: '5' },
-    settle: { type: 'string', default: '10000' },
-    concurrency: { type: 'string', default: '24' },
-  },
-});
-const SOURCES = Number(args.sources);
-const PODS = Number(args.pods);
-const MOVERS = Math.min(Number(args.movers), PODS);
-const PER_NS = Number(args['per-namespace']);
-const SETTLE = Number(args.settle);
-const CONCURRENCY = Number(args.concurrency);
+const args = benchFlags({ numbers: { sources: 5000, pods: 20000, movers: 300, 'per-namespace': 5, settle: 10000, concurrency: 24 } });
+const SOURCES = args.sources;
+const PODS = args.pods;
+const MOVERS = Math.min(args.movers, PODS);
+const PER_NS = args['per-namespace'];
+const SETTLE = args.settle;
+const CONCURRENCY = args.concurrency;
 const NAMESPACES = Math.max(1, Math.ceil(SOURCES / PER_NS));
 const BOT_TOKEN = 'xoxb-8000000003-8000000004-memorybenchbottoken';
 const SIGNING = 'memory-bench-signing-secret';
@@ -148,11 +138,7 @@ async function seedPods(api: Api): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  info('starting a private API server');
-  const kube = await startKube({ log: (l) => info(l) });
-  try {
-    const parts = await readKubeconfig(kube.kubeconfigPath);
-    const api = apiClient(parts.server, parts.token, parts.caPem, CONCURRENCY);
+  await withApiServer(CONCURRENCY, info, async (kube, api) => {
     info('measuring the floor');
     const base = await floor();
     info('measuring the bot idle');
@@ -174,9 +160,7 @@ async function main(): Promise<void> {
     line('cache cost per source (+ its PVC)', per(withSources.memory.rss, idle.rss, SOURCES), per(withSources.memory.heap, idle.heap, SOURCES), '(with sources − idle) / sources');
     line('cache cost per pod (all pods)', per(withPods.memory.rss, withSources.memory.rss, PODS), per(withPods.memory.heap, withSources.memory.heap, PODS), `(with pods − with sources) / ${PODS} pods`);
     line('… per mover pod, if non-movers cost 0', per(withPods.memory.rss, withSources.memory.rss, MOVERS), per(withPods.memory.heap, withSources.memory.heap, MOVERS), `over ${MOVERS} movers; ${nonMovers} non-movers are not listed (label selector)`);
-  } finally {
-    await kube.stop();
-  }
+  });
 }
 
 await main();

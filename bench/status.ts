@@ -12,32 +12,22 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { startKube } from '../test/harness/kube/start-kube.ts';
 import { ensureKubeBinaries } from '../test/harness/kube/build-binaries.ts';
-import { readKubeconfig } from '../test/harness/kube/kubeconfig.ts';
 import { startBotProcess } from '../test/harness/bot-process.ts';
 import type { BotProcess } from '../test/harness/bot-process.ts';
 import { startSlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
-import { apiClient, must, pool } from './kube-api.ts';
+import { must, pool, withApiServer } from './kube-api.ts';
+import { benchFlags } from './args.ts';
 import type { Api } from './kube-api.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    namespaces: { type: 'string', default: '1000' },
-    small: { type: 'string', default: '100' },
-    'per-namespace': { type: 'string', default: '5' },
-    runs: { type: 'string', default: '5' },
-    concurrency: { type: 'string', default: '24' },
-  },
-});
-const NAMESPACES = Number(args.namespaces);
-const SMALL = Math.min(Number(args.small), NAMESPACES);
-const PER_NS = Number(args['per-namespace']);
-const RUNS = Number(args.runs);
-const CONCURRENCY = Number(args.concurrency);
+const args = benchFlags({ numbers: { namespaces: 1000, small: 100, 'per-namespace': 5, runs: 5, concurrency: 24 } });
+const NAMESPACES = args.namespaces;
+const SMALL = Math.min(args.small, NAMESPACES);
+const PER_NS = args['per-namespace'];
+const RUNS = args.runs;
+const CONCURRENCY = args.concurrency;
 const BOT_TOKEN = 'xoxb-8000000001-8000000002-statusbenchbottoken';
 const SIGNING = 'status-bench-signing-secret';
 const HOUR = 3_600_000;
@@ -186,11 +176,7 @@ async function directStatus(kubeconfig: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  info('starting a private API server');
-  const kube = await startKube({ log: (l) => info(l) });
-  try {
-    const parts = await readKubeconfig(kube.kubeconfigPath);
-    const api = apiClient(parts.server, parts.token, parts.caPem, CONCURRENCY);
+  await withApiServer(CONCURRENCY, info, async (kube, api) => {
     await must(api, 'POST', '/api/v1/namespaces', { metadata: { name: 'longhorn-system' } });
     await seed(api, 0, SMALL);
     const small = await phase(kube.kubeconfigPath, api, SMALL);
@@ -212,9 +198,7 @@ async function main(): Promise<void> {
     line(`API requests per direct command, ${SMALL} ns`, String(small.reqDirect), '', 'no cache (terminal mode)');
     line(`API requests per direct command, ${NAMESPACES} ns`, String(full.reqDirect), `${(full.reqDirect / Math.max(1, small.reqDirect)).toFixed(3)}×`, `vs ${SMALL} namespaces; target 1.0× (constant)`);
     line(`kubectl at ${SMALL} namespaces`, `${small.kubectl.toFixed(0)} ms`, '', `cold ${(small.cold / small.kubectl).toFixed(3)}×, warm ${(small.warm / small.kubectl).toFixed(3)}×`);
-  } finally {
-    await kube.stop();
-  }
+  });
 }
 
 await main();

@@ -9,27 +9,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { findAlertmanagerBinary, startAlertmanager } from '../test/harness/alertmanager.ts';
 import type { RunningAlertmanager } from '../test/harness/alertmanager.ts';
 import { startBotProcess } from '../test/harness/bot-process.ts';
 import { freePort } from '../test/harness/kube/free-port.ts';
 import { startSlackStandIn } from '../test/harness/slack/slack-stand-in.ts';
+import { benchFlags } from './args.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    direct: { type: 'boolean', default: false },
-    alerts: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '60' },
-    namespaces: { type: 'string', default: '20' },
-    'slack-rate': { type: 'string', default: '1' },
-  },
-});
-const ALERTS = Number(args.alerts);
-const SECONDS = Number(args.seconds);
-const NAMESPACES = Number(args.namespaces);
-const SLACK_RATE = Number(args['slack-rate']);
+const args = benchFlags({ numbers: { alerts: 1000, seconds: 60, namespaces: 20, 'slack-rate': 1 }, switches: ['direct'] });
+const ALERTS = args.alerts;
+const SECONDS = args.seconds;
+const NAMESPACES = args.namespaces;
+const SLACK_RATE = args['slack-rate'];
 const CHANNELS = ['C0STORMA1', 'C0STORMB1', 'C0STORMC1'];
 const TOKEN = 'storm-bench-webhook-token';
 const BOT_TOKEN = 'xoxb-7000000001-7000000002-stormbenchbottoken';
