@@ -51,8 +51,8 @@ describe('Alertmanager down while a window silence and a silence button are due 
   let slack: SlackStandIn;
   let am: RunningAlertmanager;
   let bot: BotProcess;
-  // The window opens on a minute boundary at least 40 s away, so the setup is done and Alertmanager down by then.
-  const opensAt = Math.ceil((Date.now() + 40_000) / MINUTE) * MINUTE;
+  // The window opens on a minute boundary at least 50 s away, so the setup is done and Alertmanager down by then.
+  const opensAt = Math.ceil((Date.now() + 50_000) / MINUTE) * MINUTE;
   const window = { name: 'pbs', zone: 'UTC', start: hhmm(opensAt), end: hhmm(opensAt + 20 * MINUTE), graceMinutes: 1, mode: 'mute', transientPods: ['kube-scheduler-.*'], namespaces: ['kube-system'] };
   const pod = 'plex-5d8c7b9f6d-qwert';
   const alert = (name: string, namespace: string) => ({
