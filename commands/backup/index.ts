@@ -6,13 +6,14 @@
 import { BackgroundWork } from '../../src/command/background.ts';
 import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
+import { objectVerb } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import type { FollowOptions } from './run.ts';
 import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from './actions.ts';
 import { lazy } from '../../src/command/lazy.ts';
 
 const status = lazy(() => import('./status.ts'));
-const run = lazy(() => import('./run.ts'));
+const runVerb = lazy(() => import('./run.ts'));
 const doctor = lazy(() => import('./doctor.ts'));
 const windowVerb = lazy(() => import('./window.ts'));
 
@@ -39,14 +40,13 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
         handler: async (cmd, ctx) => (await status()).statusCommand({ cache: deps.cache })(cmd, ctx),
       },
-      {
+      objectVerb({
         verb: 'run',
         summary: 'Trigger a manual sync of one ReplicationSource after a confirmation; the result is posted in the thread.',
-        args: [{ name: 'namespace', kind: 'namespace' }, { name: 'name', kind: 'name' }],
+        nameArg: 'name',
         mutating: true,
-        needs: { cluster: true },
-        handler: async (cmd, ctx) => (await run()).requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
-      },
+        run: async (ctx, namespace, name) => (await runVerb()).requestRun(ctx, namespace, name, { follow: deps.follow }),
+      }),
       {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',
@@ -62,8 +62,8 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
     ],
     // The buttons of /backup run: confirm and cancel.
     actions: [
-      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await run()).approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
-      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await run()).cancelRun(input, ctx, answer!) },
+      { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await runVerb()).approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
+      { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await runVerb()).cancelRun(input, ctx, answer!) },
     ],
   };
 }

@@ -4,6 +4,7 @@
  * an idle bot does not hold their code.
  */
 import type { CommandFamily } from '../../src/command/registry.ts';
+import { objectVerb } from '../../src/command/registry.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
 import { parseConfirmationValue, REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION, VOLSYNC_UNLOCK_ACTION, VOLSYNC_UNLOCK_AUDIT } from './actions.ts';
 import { lazy } from '../../src/command/lazy.ts';
@@ -39,25 +40,23 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
     command: '/restic',
     summary: 'restic repositories behind VolSync: locks and unlocking',
     verbs: [
-      {
+      objectVerb({
         verb: 'locks',
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
-        args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
-        needs: { cluster: true },
-        handler: async (cmd, ctx) => (await locks()).resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
-      },
-      {
+        nameArg: 'app',
+        run: async (ctx, namespace, app) => (await locks()).resticLocks(ctx, namespace, app),
+      }),
+      objectVerb({
         verb: 'unlock',
         summary: 'Remove stale locks (`restic unlock`) and report what was removed and what remains.',
-        args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
+        nameArg: 'app',
         flags: [{ name: 'remove-all', help: 'remove every lock, after showing the evidence and an operator\'s confirmation (a second operator when a lock is live)' }],
         mutating: true,
-        needs: { cluster: true },
-        handler: async (cmd, ctx) =>
+        run: async (ctx, namespace, app, cmd) =>
           cmd.flags.has('remove-all')
-            ? (await removeAll()).requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!)
-            : (await unlock()).plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, (await volsync()).support),
-      },
+            ? (await removeAll()).requestRemoveAll(ctx, namespace, app)
+            : (await unlock()).plainUnlock(ctx, namespace, app, (await volsync()).support),
+      }),
     ],
     // The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path.
     actions: [
