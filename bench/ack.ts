@@ -8,6 +8,7 @@
  * Rounds alternate floor and bot so that drift on a shared machine hits both alike.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE, ROOT, startBotProcess } from '../test/harness/bot-process.ts';
 import { freePort } from '../test/harness/kube/free-port.ts';
@@ -25,7 +26,29 @@ const SIGNING = 'ack-bench-signing-secret';
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 /** The reference, in its own process like the bot: verifies the signature exactly as the bot does, then answers 200. */
-async function startFloor(): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc (Linux; undefined elsewhere).
+ * Less noisy than latency on a shared machine: it is what each request costs the process.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fn`'s CPU cost to process `pid`, added to `total.ms` (NaN once unavailable). */
+async function measuredCpu<T>(pid: number | undefined, total: { ms: number }, fn: () => Promise<T>): Promise<T> {
+  const before = cpuMs(pid);
+  const result = await fn();
+  const after = cpuMs(pid);
+  total.ms += before === undefined || after === undefined ? NaN : after - before;
+  return result;
+}
+
+async function startFloor(): Promise<{ url: string; pid: number | undefined; close: () => Promise<void> }> {
   const child = spawn(NODE, [join(ROOT, 'bench/ack-floor.ts')], { env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: SIGNING }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (b: Buffer) => {
@@ -35,7 +58,7 @@ async function startFloor(): Promise<{ url: string; close: () => Promise<void> }
     child.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { url: `http://127.0.0.1:${port}/slack/events`, close: async () => { child.kill('SIGTERM'); await exited; } };
+  return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid, close: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
 /** Sends `REQUESTS` signed slash commands, `CONCURRENCY` at a time, and returns each ack's latency. */
@@ -70,10 +93,13 @@ async function main(): Promise<void> {
     for (const url of [floor.url, botUrl]) for (let i = 0; i < 200; i++) await slack.sendSlashCommandHttp({ url, text: args.text });
     const floorAll: number[] = [];
     const botAll: number[] = [];
+    // The bot's figure includes what it does after the ack (the command and its reply), as it must.
+    const floorCpu = { ms: 0 };
+    const botCpu = { ms: 0 };
     for (let r = 0; r < ROUNDS; r++) {
-      floorAll.push(...(await load(slack, floor.url)));
+      floorAll.push(...(await measuredCpu(floor.pid, floorCpu, () => load(slack, floor.url))));
       slack.reset();
-      botAll.push(...(await load(slack, botUrl)));
+      botAll.push(...(await measuredCpu(bot.child.pid, botCpu, () => load(slack, botUrl))));
       slack.reset();
     }
     floorAll.sort((a, b) => a - b);
@@ -83,6 +109,12 @@ async function main(): Promise<void> {
       const b = quantile(botAll, q);
       const f = quantile(floorAll, q);
       console.log(`ack ${name}`.padEnd(10), `bot ${b} ms`.padEnd(14), `floor ${f} ms`.padEnd(16), `ratio ${(b / f).toFixed(2)} (target p99 ≤ 1.20)`);
+    }
+    const per = (c: { ms: number }, n: number) => c.ms / n;
+    const botPer = per(botCpu, botAll.length);
+    const floorPer = per(floorCpu, floorAll.length);
+    if (Number.isFinite(botPer) && Number.isFinite(floorPer)) {
+      console.log('cpu/req'.padEnd(10), `bot ${botPer.toFixed(2)} ms`.padEnd(14), `floor ${floorPer.toFixed(2)} ms`.padEnd(16), `ratio ${(botPer / floorPer).toFixed(2)} (the bot's includes the command and its reply after the ack)`);
     }
   } finally {
     await bot.stop();
