@@ -104,6 +104,8 @@ async function silence(deps: SilenceActionDeps, input: ActionInput, ctx: Command
     return { ephemeral: errorReply('That window has already ended, so there is nothing to silence until. Use the 1 h or 4 h button.') };
   }
   const marker = silenceMarker(v.l);
+  // Whether the silence may exist after a failure: only once it was sent and no answer came back.
+  let sent = false;
   try {
     const matchers = silences.matchersForAlert(v.l);
     // A second click (or a colleague's) should not stack silences: reuse one that already lasts long enough.
@@ -114,6 +116,7 @@ async function silence(deps: SilenceActionDeps, input: ActionInput, ctx: Command
     }
     const link = await threadLink(ctx, input);
     const name = ctx.actor.name ? `${ctx.actor.name} (Slack ${ctx.actor.id})` : `Slack ${ctx.actor.id}`;
+    sent = true;
     const id = await silences.create({
       matchers,
       startsAt: now,
@@ -127,8 +130,16 @@ async function silence(deps: SilenceActionDeps, input: ActionInput, ctx: Command
     const msg = err instanceof AlertmanagerError ? err.message : (err as Error).message;
     ctx.services.log.error({ err: msg }, 'could not create an Alertmanager silence');
     ctx.services.audit.record({ actor: ctx.actor, action: 'alerts silence', target, channel: input.channel, outcome: 'failed', detail: msg.slice(0, 300) });
-    return { ephemeral: errorReply(`Could not silence ${target}: ${untrustedLine(msg, 300)}`) };
+    const why = untrustedLine(msg, 300);
+    return { ephemeral: errorReply(`Could not silence ${target}: ${why}${/[.!?]$/.test(why) ? '' : '.'} ${afterFailure(err, sent)}`) };
   }
+}
+
+/** What a failed click left behind, truthfully, and what to do: the bot does not retry a click on its own. */
+function afterFailure(err: unknown, sent: boolean): string {
+  const noAnswer = err instanceof AlertmanagerError && (err.kind === 'unreachable' || err.kind === 'timeout');
+  if (sent && noAnswer) return 'Alertmanager may have made it without its answer reaching the bot: look for it in Alertmanager\'s silences, and click the button again if it is not there.';
+  return noAnswer ? 'Nothing was silenced: click the button again once Alertmanager is back.' : 'Nothing was silenced.';
 }
 
 export function silencedReply(signer: ButtonSigner, s: { id: string; url: string; scope: Record<string, string>; endsAt: Date; span: string; by: string; now: Date }): Reply {

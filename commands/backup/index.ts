@@ -6,6 +6,7 @@ import { windowCommand } from './window.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
 import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
+import { objectVerb } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import { statusCommand } from './status.ts';
 import { doctorCommand } from './doctor.ts';
@@ -35,14 +36,13 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
         handler: statusCommand({ cache: deps.cache }),
       },
-      {
+      objectVerb({
         verb: 'run',
         summary: 'Trigger a manual sync of one ReplicationSource after a confirmation; the result is posted in the thread.',
-        args: [{ name: 'namespace', kind: 'namespace' }, { name: 'name', kind: 'name' }],
+        nameArg: 'name',
         mutating: true,
-        needs: { cluster: true },
-        handler: (cmd, ctx) => requestRun(ctx, cmd.args.namespace!, cmd.args.name!, { follow: deps.follow }),
-      },
+        run: (ctx, namespace, name) => requestRun(ctx, namespace, name, { follow: deps.follow }),
+      }),
       {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',

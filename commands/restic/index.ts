@@ -1,5 +1,6 @@
 /** `/restic`: locks in an app's restic repository, and removing them safely. */
 import type { CommandFamily } from '../../src/command/registry.ts';
+import { objectVerb } from '../../src/command/registry.ts';
 import { approveRemoveAll, cancelRemoveAll, parseConfirmationValue, requestRemoveAll } from './remove-all.ts';
 import { approveVolSyncUnlock, DEFAULT_VOLSYNC_FOLLOW, VolSyncUnlockSupport } from './volsync-unlock.ts';
 import { BackgroundWork } from '../../src/command/background.ts';
@@ -28,23 +29,20 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
     command: '/restic',
     summary: 'restic repositories behind VolSync: locks and unlocking',
     verbs: [
-      {
+      objectVerb({
         verb: 'locks',
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
-        args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
-        needs: { cluster: true },
-        handler: (cmd, ctx) => resticLocks(ctx, cmd.args.namespace!, cmd.args.app!),
-      },
-      {
+        nameArg: 'app',
+        run: resticLocks,
+      }),
+      objectVerb({
         verb: 'unlock',
         summary: 'Remove stale locks (`restic unlock`) and report what was removed and what remains.',
-        args: [{ name: 'namespace', kind: 'namespace' }, { name: 'app', kind: 'name' }],
+        nameArg: 'app',
         flags: [{ name: 'remove-all', help: 'remove every lock, after showing the evidence and an operator\'s confirmation (a second operator when a lock is live)' }],
         mutating: true,
-        needs: { cluster: true },
-        handler: (cmd, ctx) =>
-          cmd.flags.has('remove-all') ? requestRemoveAll(ctx, cmd.args.namespace!, cmd.args.app!) : plainUnlock(ctx, cmd.args.namespace!, cmd.args.app!, support),
-      },
+        run: (ctx, namespace, app, cmd) => (cmd.flags.has('remove-all') ? requestRemoveAll(ctx, namespace, app) : plainUnlock(ctx, namespace, app, support)),
+      }),
     ],
     // The buttons of /restic unlock: confirm or cancel --remove-all, and the VolSync path.
     actions: [

@@ -75,6 +75,13 @@ export interface BackupWindowServiceOptions {
 const LATE_SUMMARY_MS = 12 * 3600_000;
 const SUMMARY_ATTEMPTS = 3;
 const SILENCE_HISTORY = 10;
+/**
+ * A mute window whose silence cannot be made (Alertmanager down) is retried this soon, doubling
+ * up to the cap, until it works or the window ends; the 5-minute safety tick alone would leave
+ * the transient pods paging for minutes after Alertmanager is back.
+ */
+const SILENCE_RETRY_FIRST_MS = 5_000;
+const SILENCE_RETRY_MAX_MS = 60_000;
 
 interface Live {
   w: WindowSettings;
@@ -109,6 +116,7 @@ export class BackupWindowService {
   #running: Promise<void> | undefined;
   #again = false;
   #writes: Promise<void> = Promise.resolve();
+  #silenceRetry: { failures: number; at: Date } | undefined;
 
   constructor(opts: BackupWindowServiceOptions) {
     const s = opts.services;
@@ -136,6 +144,7 @@ export class BackupWindowService {
     const consider = (d: Date) => {
       if (d.getTime() > now.getTime() && (next === undefined || d.getTime() < next)) next = d.getTime();
     };
+    if (this.#silenceRetry) consider(this.#silenceRetry.at);
     for (const w of this.windows) {
       try {
         consider(nextChangeAt(w, now));
@@ -186,7 +195,10 @@ export class BackupWindowService {
   }
 
   async #reconcileOnce(reason: string): Promise<void> {
-    if (!this.#leadership.isLeader()) return;
+    if (!this.#leadership.isLeader()) {
+      this.#silenceRetry = undefined;
+      return;
+    }
     const now = this.now();
     const live: Live[] = this.windows.flatMap((w) => liveInstances(w, now).map((inst) => ({ w, inst })));
     this.#log.debug({ reason, live: live.map((l) => l.inst.id) }, 'backup window reconcile');
@@ -223,8 +235,13 @@ export class BackupWindowService {
     if (this.silences) {
       try {
         await this.#reconcileSilences(live, now);
+        this.#silenceRetry = undefined;
       } catch (err) {
-        this.#log.error({ err: (err as Error).message }, 'backup window: cannot reconcile silences; the next wake-up retries');
+        const retry = this.#silencesFailed(muteLive.length > 0, now);
+        this.#log.error(
+          { err: (err as Error).message, ...(retry ? { attempt: retry.failures, retryAt: retry.at.toISOString() } : {}) },
+          retry ? 'backup window: cannot reconcile silences; retrying with backoff while the window is open' : 'backup window: cannot reconcile silences; the next wake-up retries',
+        );
       }
     } else if (muteLive.length > 0) {
       this.#log.warn({ windows: muteLive.map((l) => l.w.name) }, 'a mute window is open but ALERTMANAGER_URL is not set: nothing is muted');
@@ -237,6 +254,17 @@ export class BackupWindowService {
         this.#log.error({ err, instance: rec.id }, 'backup window: closing failed; the next wake-up retries');
       }
     }
+  }
+
+  /** The retry after a failed silence reconcile: only while a mute window is open; an early extra wake-up keeps the schedule. */
+  #silencesFailed(muteOpen: boolean, now: Date): { failures: number; at: Date } | undefined {
+    const prev = this.#silenceRetry;
+    if (!muteOpen) this.#silenceRetry = undefined;
+    else if (!prev || now.getTime() >= prev.at.getTime()) {
+      const failures = (prev?.failures ?? 0) + 1;
+      this.#silenceRetry = { failures, at: new Date(now.getTime() + Math.min(SILENCE_RETRY_FIRST_MS * 2 ** (failures - 1), SILENCE_RETRY_MAX_MS)) };
+    }
+    return this.#silenceRetry;
   }
 
   async #reconcileSilences(live: Live[], now: Date): Promise<void> {

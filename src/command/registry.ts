@@ -40,6 +40,26 @@ export interface VerbSpec {
   handler?: (cmd: ParsedCommand, ctx: CommandContext) => Promise<Reply>;
 }
 
+/**
+ * A verb on one Kubernetes object, named `<namespace> <nameArg>`: both arguments are required and
+ * validated as Kubernetes names before `run` sees them, and acting on an object needs the cluster.
+ * `nameArg` is what usage and help call the object (`<name>`, `<app>`).
+ */
+export function objectVerb(
+  spec: Omit<VerbSpec, 'args' | 'needs' | 'handler'> & {
+    nameArg: string;
+    run: (ctx: CommandContext, namespace: string, name: string, cmd: ParsedCommand) => Promise<Reply>;
+  },
+): VerbSpec {
+  const { nameArg, run, ...declared } = spec;
+  return {
+    ...declared,
+    args: [{ name: 'namespace', kind: 'namespace' }, { name: nameArg, kind: 'name' }],
+    needs: { cluster: true },
+    handler: (cmd, ctx) => run(ctx, cmd.args['namespace']!, cmd.args[nameArg]!, cmd),
+  };
+}
+
 export interface Needs {
   /** A Kubernetes cluster (services.kube). */
   cluster?: boolean;

@@ -35,7 +35,12 @@ export interface AlertFilter {
 
 export interface RunningAlertmanager {
   url: string;
+  /** Stops the process and removes its storage. */
   stop(): Promise<void>;
+  /** Stops the process (SIGTERM, so it writes its silences to disk) and keeps its port and storage, for restart(). */
+  halt(): Promise<void>;
+  /** Starts it again on the same port with the same storage (silences kept), so every configured URL still holds. */
+  restart(): Promise<void>;
   postAlerts(alerts: PostableAlert[]): Promise<void>;
   getAlerts(filter?: AlertFilter): Promise<GettableAlert[]>;
   silences(): SilencesClient;
@@ -81,7 +86,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
     const port = await freePort();
     try {
       const child = await launch(bin, dir, configFile, port);
-      return handle(child, dir, `http://127.0.0.1:${port}`);
+      return handle(child, dir, port, () => launch(bin, dir, configFile, port));
     } catch (err) {
       lastError = err;
       if (!/address already in use/i.test(String((err as Error).message))) break;
@@ -165,13 +170,32 @@ async function launch(bin: string, dir: string, configFile: string, port: number
   throw new Error(`alertmanager on ${url} was not ready after ${READY_TIMEOUT_MS} ms: ${logTail.slice(-5).join(" | ")}`);
 }
 
-function handle(child: ChildProcess, dir: string, url: string): RunningAlertmanager {
+function handle(first: ChildProcess, dir: string, port: number, relaunch: () => Promise<ChildProcess>): RunningAlertmanager {
+  const url = `http://127.0.0.1:${port}`;
+  let child = first;
   let client: SilencesClient | undefined;
   return {
     url,
     async stop() {
       await terminate(child);
       await rm(dir, { recursive: true, force: true });
+    },
+    async halt() {
+      await terminate(child);
+    },
+    async restart() {
+      await terminate(child);
+      // The port was ours a moment ago; another process may hold it briefly (TIME_WAIT does not block a listener).
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          child = await relaunch();
+          return;
+        } catch (err) {
+          if (!/address already in use/i.test(String((err as Error).message)) || Date.now() > deadline) throw err;
+          await sleep(250);
+        }
+      }
     },
     async postAlerts(alerts) {
       const res = await fetch(`${url}/api/v2/alerts`, {

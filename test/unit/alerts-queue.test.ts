@@ -2,30 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NotificationQueue } from '../../src/alerts/notification-queue.ts';
-import type { WebhookPayload } from '../../src/alerts/alertmanager-types.ts';
-
-function payload(groupKey: string, alerts: Array<[string, 'firing' | 'resolved']>): WebhookPayload {
-  return {
-    version: '4',
-    groupKey,
-    truncatedAlerts: 0,
-    status: alerts.some(([, s]) => s === 'firing') ? 'firing' : 'resolved',
-    receiver: 'bot',
-    groupLabels: { alertname: 'KubePodCrashLooping' },
-    commonLabels: { alertname: 'KubePodCrashLooping' },
-    commonAnnotations: {},
-    externalURL: 'http://am',
-    alerts: alerts.map(([fp, status]) => ({
-      status,
-      labels: { alertname: 'KubePodCrashLooping', pod: fp },
-      annotations: {},
-      startsAt: '2026-01-01T00:00:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: '',
-      fingerprint: fp,
-    })),
-  };
-}
+import { crashLoopPayload as payload } from './alertmanager-fixtures.ts';
 
 describe('NotificationQueue', () => {
   it('coalesces notifications of one group: one entry per alert, newest state wins', () => {

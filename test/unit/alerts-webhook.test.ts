@@ -1,37 +1,16 @@
 // POST /alertmanager on the bot's HTTP server: token, payload validation, back-pressure.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pino from 'pino';
 import { HttpServer } from '../../src/http/server.ts';
-import { NotificationQueue } from '../../src/alerts/notification-queue.ts';
 import { bearerMatches, mountWebhook } from '../../src/alerts/webhook-route.ts';
+import { crashLoopPayload, webhookServer } from './alertmanager-fixtures.ts';
 
 const TOKEN = 'webhook-token-for-tests-7f2a';
 const log = pino({ level: 'silent' });
 
-function body(groupKey: string, fingerprints: string[]) {
-  return JSON.stringify({
-    version: '4',
-    groupKey,
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'bot',
-    groupLabels: { alertname: 'KubePodCrashLooping' },
-    commonLabels: { alertname: 'KubePodCrashLooping' },
-    commonAnnotations: {},
-    externalURL: 'http://127.0.0.1:9093',
-    alerts: fingerprints.map((fp) => ({
-      status: 'firing',
-      labels: { alertname: 'KubePodCrashLooping', namespace: 'media', pod: `plex-${fp}` },
-      annotations: {},
-      startsAt: '2026-01-01T02:04:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: '',
-      fingerprint: fp,
-    })),
-  });
-}
+const body = (groupKey: string, fingerprints: string[]) => JSON.stringify(crashLoopPayload(groupKey, fingerprints.map((fp) => [fp, 'firing'])));
 
 describe('bearerMatches', () => {
   it('accepts only the exact token', () => {
@@ -46,20 +25,11 @@ describe('bearerMatches', () => {
 });
 
 describe('POST /alertmanager', () => {
-  let server: HttpServer;
-  let url: string;
-  const queue = new NotificationQueue({ capacity: 3 });
-
-  before(async () => {
-    server = new HttpServer(log);
-    assert.equal(mountWebhook({ server, token: TOKEN, log, offer: (p, at) => queue.offer(p, at) }), true);
-    const port = await server.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${port}/alertmanager`;
-  });
-  after(() => server.close());
+  const hook = webhookServer(TOKEN, 3);
+  const { queue } = hook;
 
   const post = (b: string, auth: string | null = `Bearer ${TOKEN}`) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: b });
+    fetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: b });
 
   it('answers 401 without the token or with a wrong one, and queues nothing', async () => {
     assert.equal((await post(body('g', ['a']), null)).status, 401);
@@ -70,7 +40,7 @@ describe('POST /alertmanager', () => {
   });
 
   it('answers 401 on the headers alone: an unauthenticated upload that never sends its body is answered at once', async () => {
-    const { port } = new URL(url);
+    const { port } = new URL(hook.url);
     const status = await new Promise<number>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/alertmanager', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': 5 * 1024 * 1024 } });
       req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
@@ -128,21 +98,12 @@ describe('POST /alertmanager', () => {
 });
 
 describe('POST /alertmanager when empty notifications fill the queue', () => {
-  let server: HttpServer;
-  let url: string;
-  const queue = new NotificationQueue({ capacity: 3 });
-
-  before(async () => {
-    server = new HttpServer(log);
-    mountWebhook({ server, token: TOKEN, log, offer: (p, at) => queue.offer(p, at) });
-    url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}/alertmanager`;
-  });
-  after(() => server.close());
+  const hook = webhookServer(TOKEN, 3);
 
   it('each empty group takes a place: the fourth is answered 503 so Alertmanager retries', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body(`empty-${i}`, []) });
+      const res = await fetch(hook.url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body(`empty-${i}`, []) });
       statuses.push(res.status);
       await res.arrayBuffer();
     }

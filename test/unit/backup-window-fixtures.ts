@@ -12,6 +12,7 @@ import type { AlertThreads, CrashAlertEvent } from '../../src/backup-window/aler
 import type { FiringAlert, FiringAlertsSource } from '../../src/backup-window/firing-alerts.ts';
 import type { MoverEvidence, MoverSource } from '../../src/backup-window/mover-evidence.ts';
 import type { WindowSilences } from '../../src/backup-window/service.ts';
+import { MemoryWindowStore } from '../../src/backup-window/state.ts';
 import type { SummaryPoster } from '../../src/backup-window/slack-posting.ts';
 
 export const ALERTS_CHANNEL = 'C0ALERTS';
@@ -48,6 +49,23 @@ export function testServices(opts: { config: Config; leadership?: Leadership; sl
     confirmations: undefined as unknown as Services['confirmations'],
     leadership: opts.leadership ?? new TestLeadership(true),
     ...(opts.slack ? { slack: opts.slack } : {}),
+  };
+}
+
+/**
+ * What the window runtime (BackupWindowService, startBackupWindows) is given, every one a stand-in:
+ * a test passes the ones it prepares or shares between runs, and reads the recordings back.
+ */
+export function windowStandIns(opts: { config: Config; leadership?: TestLeadership; store?: MemoryWindowStore; silences?: RecordingSilences; movers?: FixedMovers }) {
+  const leadership = opts.leadership ?? new TestLeadership(true);
+  return {
+    services: testServices({ config: opts.config, leadership }),
+    leadership,
+    store: opts.store ?? new MemoryWindowStore(),
+    silences: opts.silences ?? new RecordingSilences(),
+    poster: new RecordingPoster(),
+    threads: new RecordingThreads(),
+    movers: opts.movers ?? new FixedMovers(),
   };
 }
 

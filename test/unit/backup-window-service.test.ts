@@ -14,12 +14,10 @@ import {
   FixedFiring,
   FixedMovers,
   ONCALL,
-  RecordingPoster,
   RecordingSilences,
-  RecordingThreads,
   TestLeadership,
   testConfig,
-  testServices,
+  windowStandIns,
 } from './backup-window-fixtures.ts';
 
 const pbs = (over: Record<string, unknown> = {}) => ({ name: 'pbs', zone: 'UTC', start: '02:00', end: '03:30', graceMinutes: 15, ...over });
@@ -30,13 +28,13 @@ function setup(opts: { windows?: Record<string, unknown>[]; store?: MemoryWindow
     windows: opts.windows ?? [pbs()],
     alerts: { channel: ALERTS_CHANNEL, ...(opts.escalate === false ? {} : { escalate: ONCALL }) },
   });
-  const leadership = opts.leader ?? new TestLeadership(true);
-  const services = testServices({ config, leadership });
-  const store = opts.store ?? new MemoryWindowStore({ now: () => clock });
-  const silences = opts.silences ?? new RecordingSilences();
-  const poster = new RecordingPoster();
-  const threads = new RecordingThreads();
-  const movers = opts.movers ?? new FixedMovers();
+  const { services, leadership, store, silences, poster, threads, movers } = windowStandIns({
+    config,
+    leadership: opts.leader,
+    store: opts.store ?? new MemoryWindowStore({ now: () => clock }),
+    silences: opts.silences,
+    movers: opts.movers,
+  });
   const firing = opts.firing;
   const make = () => new BackupWindowService({ services, store, silences, poster, threads, movers, ...(firing ? { firingAlerts: firing } : {}), now: () => clock });
   return {
@@ -355,10 +353,9 @@ describe('the close summary', () => {
     assert.equal((await t.store.read())['pbs@2026-11-22T02:00:00.000Z']?.summary?.state, 'skipped');
 
     let clock = new Date('2026-11-22T02:10:00.000Z');
-    const services = testServices({ config: testConfig({ windows: [pbs()], alerts: { escalate: ONCALL } }) });
-    const threads = new RecordingThreads();
-    const poster = new RecordingPoster();
-    const svc = new BackupWindowService({ services, store: new MemoryWindowStore(), threads, poster, movers: new FixedMovers(), now: () => clock });
+    // No silences: this service has no Alertmanager.
+    const { services, store, threads, poster, movers } = windowStandIns({ config: testConfig({ windows: [pbs()], alerts: { escalate: ONCALL } }) });
+    const svc = new BackupWindowService({ services, store, threads, poster, movers, now: () => clock });
     svc.observe(crashEvent({ pod: 'etcd-1', at: clock }));
     await svc.flush();
     clock = new Date('2026-11-22T03:45:00.005Z');

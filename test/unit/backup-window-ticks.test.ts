@@ -11,13 +11,10 @@ import { windowSettings } from '../../src/backup-window/window-settings.ts';
 import { parseWindowMarker } from '../../src/backup-window/window-silence.ts';
 import {
   ALERTS_CHANNEL,
-  FixedMovers,
-  RecordingPoster,
-  RecordingSilences,
-  RecordingThreads,
   TestLeadership,
   testConfig,
   testServices,
+  windowStandIns,
 } from './backup-window-fixtures.ts';
 
 afterEach(() => mock.timers.reset());
@@ -52,21 +49,23 @@ async function advanceTo(iso: string, ticks: { nextTimerAt(): Date | undefined }
   }
 }
 
+/** Starts the window runtime on stand-ins at `start`; `to` advances the clock as advanceTo does, letting each wake-up finish. */
 function windowsFor(window: Record<string, unknown>, start: string, leadership = new TestLeadership(true)) {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: new Date(start) });
-  const services = testServices({ config: testConfig({ windows: [window], alerts: { channel: ALERTS_CHANNEL } }), leadership });
-  const silences = new RecordingSilences();
-  const poster = new RecordingPoster();
-  const started = startBackupWindows({
-    services,
-    store: new MemoryWindowStore(),
-    silences,
-    poster,
-    threads: new RecordingThreads(),
-    movers: new FixedMovers(),
-    safetyTick: false,
-  });
-  return { started, silences, poster, services, leadership };
+  const deps = windowStandIns({ config: testConfig({ windows: [window], alerts: { channel: ALERTS_CHANNEL } }), leadership });
+  const started = startBackupWindows({ ...deps, safetyTick: false });
+  return { started, silences: deps.silences, poster: deps.poster, to: (iso: string) => advanceTo(iso, started.ticks, started) };
+}
+
+/** A mute window 02:00–03:30 in Pacific/Auckland, no grace period: its DST changes fall at 02:00 or 03:00. */
+const NZ_WINDOW = { name: 'nz', zone: 'Pacific/Auckland', start: '02:00', end: '03:30', mode: 'mute', graceMinutes: 0 };
+
+/** After `iso` the window has opened once, its silence muting from `startsAt` to `endsAt`. */
+async function assertOpenedOnce(t: ReturnType<typeof windowsFor>, iso: string, startsAt: string, endsAt: string): Promise<void> {
+  await t.to(iso);
+  assert.equal(t.silences.created, 1);
+  assert.equal(t.silences.all[0]!.startsAt, startsAt);
+  assert.equal(t.silences.all[0]!.endsAt, endsAt);
 }
 
 describe('scheduleWindowTicks', () => {
@@ -113,30 +112,35 @@ describe('startBackupWindows on mocked timers', () => {
     await started?.stop();
     started = undefined;
   });
+  /** windowsFor, stopped after the test. */
+  const start = (...args: Parameters<typeof windowsFor>) => {
+    const t = windowsFor(...args);
+    started = t.started;
+    return t;
+  };
 
   it('mutes at 02:00, keeps muting through the grace period, summarises and unmutes at 03:45, and does it again the next night', async () => {
-    const t = windowsFor({ name: 'pbs', start: '02:00', end: '03:30', mode: 'mute' }, '2026-11-22T01:55:00.000Z');
-    started = t.started;
+    const t = start({ name: 'pbs', start: '02:00', end: '03:30', mode: 'mute' }, '2026-11-22T01:55:00.000Z');
     await t.started.ready;
-    await advanceTo('2026-11-22T01:59:59.000Z', t.started.ticks, t.started);
+    await t.to('2026-11-22T01:59:59.000Z');
     assert.equal(t.silences.created, 0);
 
-    await advanceTo('2026-11-22T02:01:00.000Z', t.started.ticks, t.started);
+    await t.to('2026-11-22T02:01:00.000Z');
     assert.equal(t.silences.created, 1);
     const first = t.silences.active()[0]!;
     assert.equal(first.startsAt, '2026-11-22T02:00:00.000Z');
     assert.equal(first.endsAt, '2026-11-22T03:45:00.000Z');
 
-    await advanceTo('2026-11-22T03:44:00.000Z', t.started.ticks, t.started);
+    await t.to('2026-11-22T03:44:00.000Z');
     assert.equal(t.silences.active().length, 1);
     assert.equal(t.poster.posts.length, 0);
 
-    await advanceTo('2026-11-22T03:46:00.000Z', t.started.ticks, t.started);
+    await t.to('2026-11-22T03:46:00.000Z');
     assert.equal(t.silences.active().length, 0);
     assert.equal(t.poster.posts.length, 1);
     assert.match(t.poster.posts[0]!.reply.text, /Backup window pbs closed \(02:00–03:30 UTC\): no crash loops/);
 
-    await advanceTo('2026-11-23T02:00:30.000Z', t.started.ticks, t.started);
+    await t.to('2026-11-23T02:00:30.000Z');
     assert.equal(t.silences.created, 2);
     assert.equal(parseWindowMarker(t.silences.active()[0]!.comment)?.instanceId, 'pbs@2026-11-23T02:00:00.000Z');
     assert.equal(t.poster.posts.length, 1);
@@ -144,39 +148,30 @@ describe('startBackupWindows on mocked timers', () => {
 
   it('opens a Pacific/Auckland window at 03:00 NZDT on the spring-forward night, where node-cron has no tick', async () => {
     // 2026-09-27 02:00 NZST → 03:00 NZDT (14:00Z the day before): 02:00 never happens.
-    const t = windowsFor({ name: 'nz', zone: 'Pacific/Auckland', start: '02:00', end: '03:30', mode: 'mute', graceMinutes: 0 }, '2026-09-26T13:30:00.000Z');
-    started = t.started;
-    await advanceTo('2026-09-26T13:59:59.000Z', t.started.ticks, t.started);
+    const t = start(NZ_WINDOW, '2026-09-26T13:30:00.000Z');
+    await t.to('2026-09-26T13:59:59.000Z');
     assert.equal(t.silences.created, 0);
-    await advanceTo('2026-09-26T14:00:01.000Z', t.started.ticks, t.started);
-    assert.equal(t.silences.created, 1);
-    assert.equal(t.silences.all[0]!.startsAt, '2026-09-26T14:00:00.005Z');
-    assert.equal(t.silences.all[0]!.endsAt, '2026-09-26T14:30:00.000Z');
-    await advanceTo('2026-09-26T14:31:00.000Z', t.started.ticks, t.started);
+    await assertOpenedOnce(t, '2026-09-26T14:00:01.000Z', '2026-09-26T14:00:00.005Z', '2026-09-26T14:30:00.000Z');
+    await t.to('2026-09-26T14:31:00.000Z');
     assert.equal(t.silences.active().length, 0);
     assert.equal(t.poster.posts.length, 1);
   });
 
   it('opens at the first 02:00 on the fall-back night, an hour before node-cron\'s tick, and closes at 03:30 NZST', async () => {
     // 2026-04-05 03:00 NZDT → 02:00 NZST: 02:00 first happens at 13:00Z, again at 14:00Z.
-    const t = windowsFor({ name: 'nz', zone: 'Pacific/Auckland', start: '02:00', end: '03:30', mode: 'mute', graceMinutes: 0 }, '2026-04-04T12:30:00.000Z');
-    started = t.started;
-    await advanceTo('2026-04-04T13:00:30.000Z', t.started.ticks, t.started);
-    assert.equal(t.silences.created, 1);
-    assert.equal(t.silences.all[0]!.startsAt, '2026-04-04T13:00:00.005Z');
-    assert.equal(t.silences.all[0]!.endsAt, '2026-04-04T15:30:00.000Z');
-    await advanceTo('2026-04-04T15:29:00.000Z', t.started.ticks, t.started);
+    const t = start(NZ_WINDOW, '2026-04-04T12:30:00.000Z');
+    await assertOpenedOnce(t, '2026-04-04T13:00:30.000Z', '2026-04-04T13:00:00.005Z', '2026-04-04T15:30:00.000Z');
+    await t.to('2026-04-04T15:29:00.000Z');
     assert.equal(t.silences.active().length, 1, 'the repeated hour does not close or reopen the window');
     assert.equal(t.silences.created, 1);
-    await advanceTo('2026-04-04T15:31:00.000Z', t.started.ticks, t.started);
+    await t.to('2026-04-04T15:31:00.000Z');
     assert.equal(t.silences.active().length, 0);
   });
 
   it('a replica does nothing until it becomes the leader, then catches up at once', async () => {
     const leadership = new TestLeadership(false);
-    const t = windowsFor({ name: 'pbs', start: '02:00', end: '03:30', mode: 'mute' }, '2026-11-22T01:59:00.000Z', leadership);
-    started = t.started;
-    await advanceTo('2026-11-22T02:30:00.000Z', t.started.ticks, t.started);
+    const t = start({ name: 'pbs', start: '02:00', end: '03:30', mode: 'mute' }, '2026-11-22T01:59:00.000Z', leadership);
+    await t.to('2026-11-22T02:30:00.000Z');
     assert.equal(t.silences.created, 0);
     leadership.set(true);
     await settle(t.started);

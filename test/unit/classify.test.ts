@@ -48,6 +48,11 @@ function crash(over: Partial<CrashEvidence>): CrashEvidence {
   };
 }
 
+/** The classification of a crash with the defaults of `crash` and these overrides. */
+function classifyCrash(over: Partial<CrashEvidence>, patterns?: Parameters<typeof classify>[1]) {
+  return classify(crash(over), patterns);
+}
+
 function assertBounded(evidence: string[]): void {
   assert.ok(evidence.length <= 8, `at most 8 evidence lines, got ${evidence.length}`);
   for (const line of evidence) assert.ok(line.length <= 300, `evidence line of ${line.length} chars`);
@@ -55,12 +60,10 @@ function assertBounded(evidence: string[]): void {
 
 describe("OOMKilled", () => {
   const oom = (memoryLimit?: string) =>
-    classify(
-      crash({
-        lastTermination: { reason: "OOMKilled", exitCode: 137, finishedAt: "2026-02-26T02:10:00Z" },
-        ...(memoryLimit === undefined ? {} : { memoryLimit }),
-      }),
-    );
+    classifyCrash({
+      lastTermination: { reason: "OOMKilled", exitCode: 137, finishedAt: "2026-02-26T02:10:00Z" },
+      ...(memoryLimit === undefined ? {} : { memoryLimit }),
+    });
 
   it("names the current limit and the next tier", () => {
     const c = oom("256Mi");
@@ -118,13 +121,11 @@ describe("OOMKilled", () => {
   });
 
   it("wins over the exit-code and sidecar patterns", () => {
-    const c = classify(
-      crash({
-        container: "grafana-sc-dashboard",
-        memoryLimit: "64Mi",
-        lastTermination: { reason: "OOMKilled", exitCode: 1 },
-      }),
-    );
+    const c = classifyCrash({
+      container: "grafana-sc-dashboard",
+      memoryLimit: "64Mi",
+      lastTermination: { reason: "OOMKilled", exitCode: 1 },
+    });
     assert.equal(c.id, "oom-killed");
     assert.match(c.nextStep, /from 64Mi to 128Mi/);
   });
@@ -132,16 +133,14 @@ describe("OOMKilled", () => {
 
 describe("leader election lost", () => {
   const scheduler = (log: string[]) =>
-    classify(
-      crash({
-        pod: "kube-scheduler-talos-monitor",
-        namespace: "kube-system",
-        container: "kube-scheduler",
-        restartCount: 12,
-        lastTermination: { reason: "Error", exitCode: 1 },
-        previousLog: log,
-      }),
-    );
+    classifyCrash({
+      pod: "kube-scheduler-talos-monitor",
+      namespace: "kube-system",
+      container: "kube-scheduler",
+      restartCount: 12,
+      lastTermination: { reason: "Error", exitCode: 1 },
+      previousLog: log,
+    });
 
   it("with an API timeout to 127.0.0.1:7445 is the backup-window pattern", () => {
     const c = scheduler([
@@ -197,19 +196,17 @@ describe("leader election lost", () => {
   });
 
   it("is the Mayastor provisioner's known Endpoints weakness when it comes from that pod", () => {
-    const c = classify(
-      crash({
-        pod: "mayastor-localpv-provisioner-6d5c7b9f8d-q2w3e",
-        namespace: "mayastor",
-        container: "openebs-localpv-provisioner",
-        restartCount: 26,
-        lastTermination: { reason: "Error", exitCode: 255 },
-        previousLog: [
-          'E0226 02:20:00.1 1 leaderelection.go:332] error retrieving resource lock mayastor/openebs.io-local: Get "https://10.96.0.1:443/api/v1/namespaces/mayastor/endpoints/openebs.io-local": context deadline exceeded',
-          "F0226 02:20:05.1 1 controller.go:888] leaderelection lost",
-        ],
-      }),
-    );
+    const c = classifyCrash({
+      pod: "mayastor-localpv-provisioner-6d5c7b9f8d-q2w3e",
+      namespace: "mayastor",
+      container: "openebs-localpv-provisioner",
+      restartCount: 26,
+      lastTermination: { reason: "Error", exitCode: 255 },
+      previousLog: [
+        'E0226 02:20:00.1 1 leaderelection.go:332] error retrieving resource lock mayastor/openebs.io-local: Get "https://10.96.0.1:443/api/v1/namespaces/mayastor/endpoints/openebs.io-local": context deadline exceeded',
+        "F0226 02:20:05.1 1 controller.go:888] leaderelection lost",
+      ],
+    });
     assert.equal(c.id, "mayastor-localpv-leader-election");
     assert.equal(c.transientInBackupWindow, true);
     assert.match(c.nextStep, /Lease objects/);
@@ -219,12 +216,10 @@ describe("leader election lost", () => {
 
 describe("image pull", () => {
   it("names the image from the waiting message (ImagePullBackOff)", () => {
-    const c = classify(
-      crash({
-        waitingReason: "ImagePullBackOff",
-        waitingMessage: 'Back-off pulling image "ghcr.io/karakeep-app/karakeep:0.99.0"',
-      }),
-    );
+    const c = classifyCrash({
+      waitingReason: "ImagePullBackOff",
+      waitingMessage: 'Back-off pulling image "ghcr.io/karakeep-app/karakeep:0.99.0"',
+    });
     assert.equal(c.id, "image-pull");
     assert.equal(c.details["image"], "ghcr.io/karakeep-app/karakeep:0.99.0");
     assert.match(c.nextStep, /Fix the image reference `ghcr\.io\/karakeep-app\/karakeep:0\.99\.0`/);
@@ -232,27 +227,29 @@ describe("image pull", () => {
   });
 
   it("uses the container's image when the message has none (ErrImagePull)", () => {
-    const c = classify(crash({ waitingReason: "ErrImagePull", image: "docker.io/library/redis:7.9-nope" }));
+    const c = classifyCrash({ waitingReason: "ErrImagePull", image: "docker.io/library/redis:7.9-nope" });
     assert.equal(c.id, "image-pull");
     assert.match(c.cause, /docker\.io\/library\/redis:7\.9-nope \(ErrImagePull\)/);
   });
 });
 
 describe("Backrest oplog lock", () => {
-  const evidence = crash({
-    pod: "backrest-7c9d8f6b5d-k8s2p",
-    namespace: "backrest",
-    container: "backrest",
-    lastTermination: { reason: "Error", exitCode: 1 },
-    previousLog: [BACKREST_STARTING, BACKREST_RESTIC, BACKREST_FATAL],
-    ownerKind: "Deployment",
-    ownerName: "backrest",
-    strategy: "RollingUpdate",
-    replicas: 1,
-  });
+  const backrest = (over: Partial<CrashEvidence> = {}) =>
+    classifyCrash({
+      pod: "backrest-7c9d8f6b5d-k8s2p",
+      namespace: "backrest",
+      container: "backrest",
+      lastTermination: { reason: "Error", exitCode: 1 },
+      previousLog: [BACKREST_STARTING, BACKREST_RESTIC, BACKREST_FATAL],
+      ownerKind: "Deployment",
+      ownerName: "backrest",
+      strategy: "RollingUpdate",
+      replicas: 1,
+      ...over,
+    });
 
   it("gives the exact Recreate patch and the manifest snippet", () => {
-    const c = classify(evidence);
+    const c = backrest();
     assert.equal(c.id, "backrest-oplog-lock");
     assert.ok(
       c.nextStep.includes(
@@ -266,22 +263,20 @@ describe("Backrest oplog lock", () => {
   });
 
   it("uses the Deployment's own name over the one guessed from the pod", () => {
-    const c = classify({ ...evidence, ownerName: "backrest-main" });
+    const c = backrest({ ownerName: "backrest-main" });
     assert.match(c.nextStep, /patch deployment backrest-main /);
   });
 });
 
 describe("restic repository locked", () => {
   it("names the lock holder and hints /restic locks for the app", () => {
-    const c = classify(
-      crash({
-        pod: "volsync-src-plex-abx7k",
-        namespace: "media",
-        container: "restic",
-        lastTermination: { reason: "Error", exitCode: 1 },
-        previousLog: ["Starting container", "VolSync restic container version: v0.11.0", ...RESTIC_LOCKED],
-      }),
-    );
+    const c = classifyCrash({
+      pod: "volsync-src-plex-abx7k",
+      namespace: "media",
+      container: "restic",
+      lastTermination: { reason: "Error", exitCode: 1 },
+      previousLog: ["Starting container", "VolSync restic container version: v0.11.0", ...RESTIC_LOCKED],
+    });
     assert.equal(c.id, "restic-repository-locked");
     assert.equal(c.details["lockPid"], "32");
     assert.equal(c.details["lockHost"], "volsync-src-plex-nzlv6");
@@ -294,13 +289,11 @@ describe("restic repository locked", () => {
   });
 
   it("falls back to the alert's pod for the app when the lock was taken elsewhere", () => {
-    const c = classify(
-      crash({
-        pod: "volsync-src-paperless-data-q8w2z",
-        namespace: "paperless-ngx",
-        previousLog: ["unable to create lock in backend: repository is already locked exclusively by PID 7 on laptop by alice (UID 1000, GID 1000)"],
-      }),
-    );
+    const c = classifyCrash({
+      pod: "volsync-src-paperless-data-q8w2z",
+      namespace: "paperless-ngx",
+      previousLog: ["unable to create lock in backend: repository is already locked exclusively by PID 7 on laptop by alice (UID 1000, GID 1000)"],
+    });
     assert.equal(c.id, "restic-repository-locked");
     assert.equal(c.details["app"], "paperless-data");
     assert.match(c.cause, /PID 7 on laptop \(user alice\)\./);
@@ -317,15 +310,13 @@ describe("restic repository locked", () => {
 describe("runbook patterns for API server slowness and Longhorn", () => {
   it("Grafana sidecars self-recover (transient in the backup window)", () => {
     for (const container of ["grafana-sc-dashboard", "grafana-sc-datasources"]) {
-      const c = classify(
-        crash({
-          pod: "kube-prometheus-stack-grafana-6f7d9c8b5d-m4n5p",
-          namespace: "monitoring",
-          container,
-          lastTermination: { reason: "Error", exitCode: 1 },
-          previousLog: ["urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool(host='10.96.0.1', port=443): Read timed out."],
-        }),
-      );
+      const c = classifyCrash({
+        pod: "kube-prometheus-stack-grafana-6f7d9c8b5d-m4n5p",
+        namespace: "monitoring",
+        container,
+        lastTermination: { reason: "Error", exitCode: 1 },
+        previousLog: ["urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool(host='10.96.0.1', port=443): Read timed out."],
+      });
       assert.equal(c.id, "grafana-sidecar", container);
       assert.equal(c.transientInBackupWindow, true);
       assert.match(c.nextStep, new RegExp(`kubectl -n monitoring logs kube-prometheus-stack-grafana-6f7d9c8b5d-m4n5p -c ${container} --previous --tail=50`));
@@ -335,14 +326,12 @@ describe("runbook patterns for API server slowness and Longhorn", () => {
 
   it("Longhorn volume not ready, from the pod's message or events", () => {
     for (const message of [LONGHORN_NOT_READY, LONGHORN_DETACHED]) {
-      const c = classify(
-        crash({
-          pod: "volsync-src-storage-x7k2m",
-          namespace: "open-webui",
-          waitingReason: "ContainerCreating",
-          waitingMessage: message,
-        }),
-      );
+      const c = classifyCrash({
+        pod: "volsync-src-storage-x7k2m",
+        namespace: "open-webui",
+        waitingReason: "ContainerCreating",
+        waitingMessage: message,
+      });
       assert.equal(c.id, "longhorn-volume-not-ready", message);
       assert.match(c.nextStep, /volumes\.longhorn\.io/);
       assert.ok(c.evidence.includes(`waiting message: ${message}`));
@@ -352,20 +341,18 @@ describe("runbook patterns for API server slowness and Longhorn", () => {
 
 describe("exit code 1", () => {
   it("shows the lines that explain the start-up failure", () => {
-    const c = classify(
-      crash({
-        lastTermination: { reason: "Error", exitCode: 1 },
-        previousLog: [
-          '{"level":"info","msg":"starting paperless","version":"2.14.7"}',
-          '{"level":"info","msg":"retry failed, will try again"}',
-          'level=info msg="connecting to redis" addr=redis:6379',
-          '{"level":"error","msg":"cannot read PAPERLESS_SECRET_KEY","error":"environment variable missing"}',
-          "dial tcp 10.43.12.7:5432: connect: connection refused",
-          'level=error msg="database unavailable"',
-          "shutting down",
-        ],
-      }),
-    );
+    const c = classifyCrash({
+      lastTermination: { reason: "Error", exitCode: 1 },
+      previousLog: [
+        '{"level":"info","msg":"starting paperless","version":"2.14.7"}',
+        '{"level":"info","msg":"retry failed, will try again"}',
+        'level=info msg="connecting to redis" addr=redis:6379',
+        '{"level":"error","msg":"cannot read PAPERLESS_SECRET_KEY","error":"environment variable missing"}',
+        "dial tcp 10.43.12.7:5432: connect: connection refused",
+        'level=error msg="database unavailable"',
+        "shutting down",
+      ],
+    });
     assert.equal(c.id, "app-startup-failure");
     assert.match(c.title, /exit code 1/);
     assert.deepEqual(c.evidence, [
@@ -381,7 +368,7 @@ describe("exit code 1", () => {
 
   it("keeps at most five error lines of at most 300 characters: the first and the last four", () => {
     const log = Array.from({ length: 12 }, (_, i) => `error: step ${i} failed ${"x".repeat(i === 11 ? 1000 : 10)}`);
-    const c = classify(crash({ lastTermination: { exitCode: 1 }, previousLog: log }));
+    const c = classifyCrash({ lastTermination: { exitCode: 1 }, previousLog: log });
     assert.equal(c.id, "app-startup-failure");
     const lines = c.evidence.filter((l) => l.startsWith("error:"));
     assert.equal(lines.length, 5);
@@ -394,7 +381,7 @@ describe("exit code 1", () => {
   });
 
   it("shows the last lines when none looks like an error", () => {
-    const c = classify(crash({ lastTermination: { exitCode: 1 }, previousLog: ["a", "b", "c", "d", "e", "f", "g"] }));
+    const c = classifyCrash({ lastTermination: { exitCode: 1 }, previousLog: ["a", "b", "c", "d", "e", "f", "g"] });
     assert.equal(c.id, "app-startup-failure");
     assert.deepEqual(c.evidence, ["exit code: 1", "c", "d", "e", "f", "g", "restarts: 7"]);
   });
@@ -402,7 +389,7 @@ describe("exit code 1", () => {
 
 describe("fallback and edge cases", () => {
   it("unknown crash with no log says there is nothing to go on", () => {
-    const c = classify(crash({ lastTermination: { reason: "Error", exitCode: 139 } }));
+    const c = classifyCrash({ lastTermination: { reason: "Error", exitCode: 139 } });
     assert.equal(c.id, "unknown");
     assert.match(c.cause, /no log from the previous container/);
     assert.deepEqual(c.evidence, ["waiting reason: CrashLoopBackOff", "last termination reason: Error", "exit code: 139"]);
@@ -412,7 +399,7 @@ describe("fallback and edge cases", () => {
 
   it("unknown crash shows the last lines of the log", () => {
     const log = Array.from({ length: 20 }, (_, i) => `line ${i}`);
-    const c = classify(crash({ lastTermination: { exitCode: 2 }, previousLog: log }));
+    const c = classifyCrash({ lastTermination: { exitCode: 2 }, previousLog: log });
     assert.equal(c.id, "unknown");
     assert.deepEqual(c.evidence.slice(-5), ["line 15", "line 16", "line 17", "line 18", "line 19"]);
   });
@@ -428,7 +415,7 @@ describe("fallback and edge cases", () => {
     const noise = "z".repeat(1_000_000);
     const huge = `${"q".repeat(5000)} ${BACKREST_FATAL} ${"q".repeat(50_000)}`;
     const started = Date.now();
-    const c = classify(crash({ pod: "backrest-7c9d8f6b5d-k8s2p", namespace: "backrest", previousLog: [noise, huge, noise], lastTermination: { exitCode: 1 } }));
+    const c = classifyCrash({ pod: "backrest-7c9d8f6b5d-k8s2p", namespace: "backrest", previousLog: [noise, huge, noise], lastTermination: { exitCode: 1 } });
     assert.ok(Date.now() - started < 2000);
     assert.equal(c.id, "backrest-oplog-lock");
     assertBounded(c.evidence);
@@ -437,7 +424,7 @@ describe("fallback and edge cases", () => {
   });
 
   it("strips colour codes before matching", () => {
-    const c = classify(crash({ previousLog: [`\x1b[31mFATAL\x1b[0m    oplog is locked by another instance of backrest    {"data_dir": "/data"}`] }));
+    const c = classifyCrash({ previousLog: [`\x1b[31mFATAL\x1b[0m    oplog is locked by another instance of backrest    {"data_dir": "/data"}`] });
     assert.equal(c.id, "backrest-oplog-lock");
     assert.equal(c.evidence[0], BACKREST_FATAL);
   });
@@ -459,23 +446,23 @@ describe("fallback and edge cases", () => {
 });
 
 describe("user patterns", () => {
+  /** The patterns the classifier uses with one user pattern from the config: parsed, then merged before the defaults. */
+  const withUserPattern = (pattern: unknown) => mergePatterns(parseCrashPatterns([pattern]), DEFAULT_PATTERNS);
+
   it("are tried before the defaults and can use their own named groups", () => {
-    const user = parseCrashPatterns([
+    const c = classifyCrash(
       {
+        pod: "db-0",
+        lastTermination: { exitCode: 1 },
+        previousLog: ['PANIC:  could not write to file "pg_wal/xlogtemp.31": No space left on device'],
+      },
+      withUserPattern({
         id: "postgres-wal",
         title: "Postgres WAL volume full",
         match: { logRegex: "could not write to file \"(?<walFile>pg_wal/[^\"]+)\": No space left on device" },
         cause: "The WAL volume of {{pod}} is full ({{walFile}}).",
         nextStep: "Grow the PVC of {{ownerName|the StatefulSet}}.",
-      },
-    ]);
-    const c = classify(
-      crash({
-        pod: "db-0",
-        lastTermination: { exitCode: 1 },
-        previousLog: ['PANIC:  could not write to file "pg_wal/xlogtemp.31": No space left on device'],
       }),
-      mergePatterns(user, DEFAULT_PATTERNS),
     );
     assert.equal(c.id, "postgres-wal");
     assert.equal(c.cause, "The WAL volume of db-0 is full (pg_wal/xlogtemp.31).");
@@ -484,18 +471,15 @@ describe("user patterns", () => {
   });
 
   it("override a default with the same id", () => {
-    const user = parseCrashPatterns([
-      {
-        id: "oom-killed",
-        title: "OOM (house rules)",
-        match: { terminationReason: "OOMKilled" },
-        cause: "Over {{memoryLimit|no limit}}.",
-        nextStep: "Ask #platform to raise it to {{nextMemoryTier|1Gi}}.",
-      },
-    ]);
-    const patterns = mergePatterns(user, DEFAULT_PATTERNS);
+    const patterns = withUserPattern({
+      id: "oom-killed",
+      title: "OOM (house rules)",
+      match: { terminationReason: "OOMKilled" },
+      cause: "Over {{memoryLimit|no limit}}.",
+      nextStep: "Ask #platform to raise it to {{nextMemoryTier|1Gi}}.",
+    });
     assert.equal(patterns.filter((p) => p.id === "oom-killed").length, 1);
-    const c = classify(crash({ memoryLimit: "1Gi", lastTermination: { reason: "OOMKilled", exitCode: 137 } }), patterns);
+    const c = classifyCrash({ memoryLimit: "1Gi", lastTermination: { reason: "OOMKilled", exitCode: 137 } }, patterns);
     assert.equal(c.title, "OOM (house rules)");
     assert.equal(c.nextStep, "Ask #platform to raise it to 2Gi.");
   });

@@ -2,15 +2,11 @@
 // payload with any field swapped for any value, gets an answer (queued, invalid, or retry later),
 // never a 500 and never a crash; valid payloads are always queued.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import pino from 'pino';
-import { HttpServer } from '../../src/http/server.ts';
-import { NotificationQueue } from '../../src/alerts/notification-queue.ts';
-import { mountWebhook } from '../../src/alerts/webhook-route.ts';
+import { webhookServer } from './alertmanager-fixtures.ts';
 
 const TOKEN = 'property-webhook-token-3b9e';
-const log = pino({ level: 'silent' });
 
 const alert = fc.record({
   status: fc.constantFrom('firing', 'resolved'),
@@ -38,20 +34,10 @@ const mutated = fc.tuple(valid, fc.constantFrom('version', 'groupKey', 'status',
   .map(([p, k, v]) => ({ ...p, [k]: v }));
 
 describe('POST /alertmanager under arbitrary input', () => {
-  let server: HttpServer;
-  let url: string;
-  const queue = new NotificationQueue({ capacity: 100_000 });
-
-  before(async () => {
-    server = new HttpServer(log);
-    assert.equal(mountWebhook({ server, token: TOKEN, log, offer: (p, at) => queue.offer(p, at) }), true);
-    const port = await server.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${port}/alertmanager`;
-  });
-  after(() => server.close());
+  const hook = webhookServer(TOKEN, 100_000);
 
   const post = async (body: string) => {
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+    const res = await fetch(hook.url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
     const json = (await res.json()) as { ok?: unknown };
     return { status: res.status, json };
   };

@@ -131,13 +131,11 @@ describe('days of the week', () => {
 });
 
 describe('Pacific/Auckland across daylight-saving changes (02:00–03:30 daily)', () => {
+  /** The next instance after 12:00 UTC (00:00 or 01:00 in Auckland) on each of `dates`, as spans. */
+  const nightsFromNoon = (dates: string[]) => dates.map((d) => span(nextInstance(auckland, at(`${d}T12:00:00.000Z`))));
+
   it('spring forward, 2026-09-27: opens at 03:00 NZDT (the end of the gap) and lasts 30 minutes', () => {
-    const days = [
-      nextInstance(auckland, at('2026-09-25T12:00:00.000Z')),
-      nextInstance(auckland, at('2026-09-26T12:00:00.000Z')),
-      nextInstance(auckland, at('2026-09-27T12:00:00.000Z')),
-    ];
-    assert.deepEqual(days.map(span), [
+    assert.deepEqual(nightsFromNoon(['2026-09-25', '2026-09-26', '2026-09-27']), [
       { id: 'nz@2026-09-25T14:00:00.000Z', start: '2026-09-25T14:00:00.000Z', end: '2026-09-25T15:30:00.000Z' }, // Sat, NZST +12
       { id: 'nz@2026-09-26T14:00:00.000Z', start: '2026-09-26T14:00:00.000Z', end: '2026-09-26T14:30:00.000Z' }, // Sun, 03:00–03:30 NZDT
       { id: 'nz@2026-09-27T13:00:00.000Z', start: '2026-09-27T13:00:00.000Z', end: '2026-09-27T14:30:00.000Z' }, // Mon, NZDT +13
@@ -148,12 +146,7 @@ describe('Pacific/Auckland across daylight-saving changes (02:00–03:30 daily)'
   });
 
   it('fall back, 2026-04-05: opens at the first 02:00 (NZDT), closes at 03:30 NZST, lasting 2 h 30 min', () => {
-    const days = [
-      nextInstance(auckland, at('2026-04-03T12:00:00.000Z')),
-      nextInstance(auckland, at('2026-04-04T12:00:00.000Z')),
-      nextInstance(auckland, at('2026-04-05T12:00:00.000Z')),
-    ];
-    assert.deepEqual(days.map(span), [
+    assert.deepEqual(nightsFromNoon(['2026-04-03', '2026-04-04', '2026-04-05']), [
       { id: 'nz@2026-04-03T13:00:00.000Z', start: '2026-04-03T13:00:00.000Z', end: '2026-04-03T14:30:00.000Z' }, // Sat, NZDT +13
       { id: 'nz@2026-04-04T13:00:00.000Z', start: '2026-04-04T13:00:00.000Z', end: '2026-04-04T15:30:00.000Z' }, // Sun, 02:00 NZDT–03:30 NZST
       { id: 'nz@2026-04-05T14:00:00.000Z', start: '2026-04-05T14:00:00.000Z', end: '2026-04-05T15:30:00.000Z' }, // Mon, NZST +12

@@ -27,6 +27,8 @@ type Manifest = KubernetesObject & Record<string, unknown>;
 const FIELD_MANAGER = 'backup-bot-sample-data';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** The mover image VolSync runs. */
+const VOLSYNC_IMAGE = 'quay.io/backube/volsync:0.13.0';
 
 export interface SampleDataSummary {
   namespaces: string[];
@@ -249,12 +251,12 @@ function objects(now: number, secretOverrides: Record<string, Record<string, str
     'app.kubernetes.io/part-of': 'volsync',
     'job-name': `volsync-src-${rs}`,
   });
-  pod('karakeep', 'volsync-src-meilisearch-pvc-w8k4d', moverLabels('meilisearch-pvc'), 'quay.io/backube/volsync:0.13.0', 'volsync-meilisearch-pvc-src');
-  pod('media', 'volsync-src-plex-r7t2x', moverLabels('plex'), 'quay.io/backube/volsync:0.13.0', 'volsync-plex-src');
+  pod('karakeep', 'volsync-src-meilisearch-pvc-w8k4d', moverLabels('meilisearch-pvc'), VOLSYNC_IMAGE, 'volsync-meilisearch-pvc-src');
+  pod('media', 'volsync-src-plex-r7t2x', moverLabels('plex'), VOLSYNC_IMAGE, 'volsync-plex-src');
   pod('paperless-ngx', 'volsync-dst-media-restore-q5m9z', {
     'app.kubernetes.io/created-by': 'volsync',
     'job-name': 'volsync-dst-media-restore',
-  }, 'quay.io/backube/volsync:0.13.0', 'media');
+  }, VOLSYNC_IMAGE, 'media');
   pod('backrest', 'backrest-6d5f8b7c9-hx2lp', { app: 'backrest', 'pod-template-hash': '6d5f8b7c9' }, 'garethgeorge/backrest:v1.12.0', 'backrest-data');
 
   objs.push({
@@ -305,6 +307,16 @@ interface StatusPatch {
 
 function condition(type: string, status: 'True' | 'False', reason: string, message: string, at: number): Record<string, string> {
   return { type, status, reason, message, lastTransitionTime: iso(at) };
+}
+
+/** A Pod's status, written as the kubelet would. */
+function podStatus(namespace: string, name: string, status: Record<string, unknown>): StatusPatch {
+  return { apiVersion: 'v1', kind: 'Pod', namespace, name, status };
+}
+
+/** The `restic` container of a VolSync mover pod that is not running (yet, or any more), in `state`. */
+function moverContainer(state: Record<string, unknown>, imageID = ''): Record<string, unknown> {
+  return { name: 'restic', image: VOLSYNC_IMAGE, imageID, ready: false, restartCount: 0, started: false, state, lastState: {} };
 }
 
 function statuses(now: number): StatusPatch[] {
@@ -432,86 +444,48 @@ function statuses(now: number): StatusPatch[] {
     });
   }
 
-  out.push({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: 'karakeep',
-    name: 'volsync-src-meilisearch-pvc-w8k4d',
-    status: {
-      phase: 'Pending',
-      conditions: [
-        { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(last - 4 * HOUR) },
-        { type: 'Initialized', status: 'True', lastTransitionTime: iso(last - 4 * HOUR) },
-        { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [restic]', lastTransitionTime: iso(last - 4 * HOUR) },
-      ],
-      hostIP: '10.0.20.12',
-      startTime: iso(last - 4 * HOUR),
-      containerStatuses: [
-        { name: 'restic', image: 'quay.io/backube/volsync:0.13.0', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} },
-      ],
-    },
-  });
-  out.push({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: 'media',
-    name: 'volsync-src-plex-r7t2x',
-    status: {
-      phase: 'Failed',
-      hostIP: '10.0.20.11',
-      podIP: '10.244.1.87',
-      startTime: iso(last + 2000),
-      containerStatuses: [
-        {
-          name: 'restic',
-          image: 'quay.io/backube/volsync:0.13.0',
-          imageID: 'quay.io/backube/volsync@sha256:0d7c1c0a9e3e5b6f4a2d8c7b1e9f0a3d5c6b7e8f9a0b1c2d3e4f5a6b7c8d9e0f',
-          ready: false,
-          restartCount: 0,
-          started: false,
-          state: { terminated: { exitCode: 1, reason: 'Error', startedAt: iso(last + 3000), finishedAt: iso(last + 135_000) } },
-          lastState: {},
-        },
-      ],
-    },
-  });
-  out.push({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: 'paperless-ngx',
-    name: 'volsync-dst-media-restore-q5m9z',
-    status: {
-      phase: 'Pending',
-      startTime: iso(now - 26 * HOUR),
-      containerStatuses: [
-        { name: 'restic', image: 'quay.io/backube/volsync:0.13.0', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} },
-      ],
-    },
-  });
-  out.push({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: 'backrest',
-    name: 'backrest-6d5f8b7c9-hx2lp',
-    status: {
-      phase: 'Running',
-      hostIP: '10.0.20.13',
-      podIP: '10.244.2.41',
-      startTime: iso(now - 3 * HOUR),
-      containerStatuses: [
-        {
-          name: 'backrest',
-          image: 'garethgeorge/backrest:v1.12.0',
-          imageID: 'docker.io/garethgeorge/backrest@sha256:5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b',
-          ready: false,
-          restartCount: 14,
-          started: false,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container=backrest pod=backrest-6d5f8b7c9-hx2lp' } },
-          lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: iso(now - 6 * MINUTE), finishedAt: iso(now - 6 * MINUTE + 800) } },
-        },
-      ],
-    },
-  });
+  out.push(podStatus('karakeep', 'volsync-src-meilisearch-pvc-w8k4d', {
+    phase: 'Pending',
+    conditions: [
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(last - 4 * HOUR) },
+      { type: 'Initialized', status: 'True', lastTransitionTime: iso(last - 4 * HOUR) },
+      { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [restic]', lastTransitionTime: iso(last - 4 * HOUR) },
+    ],
+    hostIP: '10.0.20.12',
+    startTime: iso(last - 4 * HOUR),
+    containerStatuses: [moverContainer({ waiting: { reason: 'ContainerCreating' } })],
+  }));
+  out.push(podStatus('media', 'volsync-src-plex-r7t2x', {
+    phase: 'Failed',
+    hostIP: '10.0.20.11',
+    podIP: '10.244.1.87',
+    startTime: iso(last + 2000),
+    containerStatuses: [
+      moverContainer(
+        { terminated: { exitCode: 1, reason: 'Error', startedAt: iso(last + 3000), finishedAt: iso(last + 135_000) } },
+        'quay.io/backube/volsync@sha256:0d7c1c0a9e3e5b6f4a2d8c7b1e9f0a3d5c6b7e8f9a0b1c2d3e4f5a6b7c8d9e0f',
+      ),
+    ],
+  }));
+  out.push(podStatus('paperless-ngx', 'volsync-dst-media-restore-q5m9z', { phase: 'Pending', startTime: iso(now - 26 * HOUR), containerStatuses: [moverContainer({ waiting: { reason: 'ContainerCreating' } })] }));
+  out.push(podStatus('backrest', 'backrest-6d5f8b7c9-hx2lp', {
+    phase: 'Running',
+    hostIP: '10.0.20.13',
+    podIP: '10.244.2.41',
+    startTime: iso(now - 3 * HOUR),
+    containerStatuses: [
+      {
+        name: 'backrest',
+        image: 'garethgeorge/backrest:v1.12.0',
+        imageID: 'docker.io/garethgeorge/backrest@sha256:5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b',
+        ready: false,
+        restartCount: 14,
+        started: false,
+        state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container=backrest pod=backrest-6d5f8b7c9-hx2lp' } },
+        lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: iso(now - 6 * MINUTE), finishedAt: iso(now - 6 * MINUTE + 800) } },
+      },
+    ],
+  }));
   out.push({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -665,7 +639,7 @@ function resticObjects(): Manifest[] {
       namespace: PLEX_REPOSITORY.namespace,
       labels: { 'app.kubernetes.io/created-by': 'volsync', 'batch.kubernetes.io/job-name': 'volsync-src-plex', 'job-name': 'volsync-src-plex' },
     },
-    spec: { restartPolicy: 'Never', containers: [{ name: 'restic', image: 'quay.io/backube/volsync:0.13.0' }] },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'restic', image: VOLSYNC_IMAGE }] },
   }, {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -678,29 +652,20 @@ function resticObjects(): Manifest[] {
 }
 
 function resticStatuses(now: number): StatusPatch[] {
-  return [{
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: PLEX_REPOSITORY.namespace,
-    name: PLEX_REPOSITORY.orphanedHost,
-    status: {
+  return [
+    podStatus(PLEX_REPOSITORY.namespace, PLEX_REPOSITORY.orphanedHost, {
       phase: 'Failed',
       startTime: iso(now - 3 * 60 * MINUTE),
-      containerStatuses: [{ name: 'restic', image: 'quay.io/backube/volsync:0.13.0', imageID: '', ready: false, restartCount: 0, started: false, state: { terminated: { exitCode: 1, reason: 'Error', finishedAt: iso(now - 3 * 60 * MINUTE + 47_000) } }, lastState: {} }],
-    },
-  }, {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: PLEX_REPOSITORY.namespace,
-    name: PLEX_REPOSITORY.liveHost,
-    status: {
+      containerStatuses: [moverContainer({ terminated: { exitCode: 1, reason: 'Error', finishedAt: iso(now - 3 * 60 * MINUTE + 47_000) } })],
+    }),
+    podStatus(PLEX_REPOSITORY.namespace, PLEX_REPOSITORY.liveHost, {
       phase: 'Running',
       hostIP: '10.0.20.12',
       podIP: '10.244.1.93',
       startTime: iso(now - 20 * MINUTE),
       containerStatuses: [{ name: 'restic', image: 'restic/restic:0.18.1', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt: iso(now - 20 * MINUTE) } }, lastState: {} }],
-    },
-  }];
+    }),
+  ];
 }
 
 /** Replaces every lock but the live one with a fresh stale and orphaned lock, and makes sure the live one is held. */

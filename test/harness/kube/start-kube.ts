@@ -49,6 +49,28 @@ class StartFailed extends Error {
   }
 }
 
+/**
+ * Starts `name` and waits until `probe` says it is ready; one that exits or is not ready in time
+ * is stopped, and the StartFailed names its log.
+ */
+async function startReady(
+  name: string,
+  bin: string,
+  args: string[],
+  logFile: string,
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
+): Promise<ManagedProcess> {
+  const proc = startManaged(name, bin, args, logFile);
+  try {
+    await waitFor(proc, timeoutMs, probe);
+  } catch (err) {
+    await proc.stop(2000);
+    throw err;
+  }
+  return proc;
+}
+
 async function waitFor(
   proc: ManagedProcess,
   timeoutMs: number,
@@ -75,7 +97,7 @@ async function startEtcd(bin: string, dataDir: string, timeoutMs: number): Promi
   const etcdDir = join(dataDir, 'etcd');
   // State is per run: a data dir from an earlier run remembers other peer ports.
   await rm(etcdDir, { recursive: true, force: true });
-  const proc = startManaged(
+  const proc = await startReady(
     'etcd',
     bin,
     [
@@ -92,16 +114,12 @@ async function startEtcd(bin: string, dataDir: string, timeoutMs: number): Promi
       '--log-level=warn',
     ],
     join(dataDir, 'logs', 'etcd.log'),
-  );
-  try {
-    await waitFor(proc, timeoutMs, async () => {
+    timeoutMs,
+    async () => {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
       return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    });
-  } catch (err) {
-    await proc.stop(2000);
-    throw err;
-  }
+    },
+  );
   return { proc, url };
 }
 
@@ -116,7 +134,7 @@ async function startApiserver(
 ): Promise<{ proc: ManagedProcess; server: string }> {
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
-  const proc = startManaged(
+  const proc = await startReady(
     'kube-apiserver',
     bin,
     [
@@ -143,16 +161,9 @@ async function startApiserver(
       '--profiling=false',
     ],
     join(dataDir, 'logs', 'kube-apiserver.log'),
+    timeoutMs,
+    async () => (await kubeRequest({ ...ep, server }, 'GET', '/readyz')).status === 200,
   );
-  try {
-    await waitFor(proc, timeoutMs, async () => {
-      const res = await kubeRequest({ ...ep, server }, 'GET', '/readyz');
-      return res.status === 200;
-    });
-  } catch (err) {
-    await proc.stop(2000);
-    throw err;
-  }
   return { proc, server };
 }
 

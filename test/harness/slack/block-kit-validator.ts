@@ -212,20 +212,30 @@ function imageElement(w: Walk, pointer: string, el: Json): void {
   requiredString(w, `${pointer}/alt_text`, el['alt_text'], LIMITS.imageAltText);
 }
 
-function element(w: Walk, pointer: string, value: unknown, allowed: Set<string>, where: string): void {
+/**
+ * Whether `value` is a block or an element of a kind allowed here: an object whose `type` is a
+ * string in `allowed`. Fails at the first problem, with `notAllowed(type)` for a type not in the set.
+ */
+function isOfType(w: Walk, pointer: string, value: unknown, allowed: Set<string>, notAllowed: (type: string) => string): value is Json & { type: string } {
   if (!isObject(value)) {
     fail(w, pointer, 'must provide an object');
-    return;
+    return false;
   }
   const type = value['type'];
   if (typeof type !== 'string') {
     fail(w, `${pointer}/type`, 'missing required field');
-    return;
+    return false;
   }
   if (!allowed.has(type)) {
-    fail(w, `${pointer}/type`, `element type '${type}' is not allowed in ${where}`);
-    return;
+    fail(w, `${pointer}/type`, notAllowed(type));
+    return false;
   }
+  return true;
+}
+
+function element(w: Walk, pointer: string, value: unknown, allowed: Set<string>, where: string): void {
+  if (!isOfType(w, pointer, value, allowed, (type) => `element type '${type}' is not allowed in ${where}`)) return;
+  const type = value.type;
   if (type === 'image') {
     imageElement(w, pointer, value);
     return;
@@ -339,19 +349,8 @@ function richText(w: Walk, p: string, block: Json): void {
 }
 
 function block(w: Walk, p: string, value: unknown): void {
-  if (!isObject(value)) {
-    fail(w, p, 'must provide an object');
-    return;
-  }
-  const type = value['type'];
-  if (typeof type !== 'string') {
-    fail(w, `${p}/type`, 'missing required field');
-    return;
-  }
-  if (!BLOCK_TYPES.has(type)) {
-    fail(w, `${p}/type`, `unsupported block type '${type}'`);
-    return;
-  }
+  if (!isOfType(w, p, value, BLOCK_TYPES, (type) => `unsupported block type '${type}'`)) return;
+  const type = value.type;
   uniqueId(w, w.blockIds, 'block_id', `${p}/block_id`, value['block_id'], LIMITS.blockId);
   switch (type) {
     case 'section': section(w, p, value); break;
