@@ -4,8 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
 import { noteLogLines, noteSecretEnv } from './secrets-scan.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,6 +37,13 @@ export function botEnv(extra: Record<string, string | undefined | null>): NodeJS
     else if (v !== undefined) env[k] = v;
   }
   return env;
+}
+
+/** The bot's config file (BACKUP_BOT_CONFIG): `config` as YAML in a fresh temp dir named after `prefix`. */
+export function writeBotConfig(prefix: string, config: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), `bb-${prefix}-`)), 'backup-bot.yaml');
+  writeFileSync(file, stringify(config));
+  return file;
 }
 
 export async function startBotProcess(env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): Promise<BotProcess> {

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeFromConfig, MERGE_PATCH, VOLSYNC } from '../../src/kube/client.ts';
+import { kubeForTests } from './kube/kube-for-tests.ts';
+import type { KubeHarness } from './kube/start-kube.ts';
 
 /** Options for a merge patch (status subresources take one): the bot's own. */
 export const MERGE = MERGE_PATCH;
@@ -24,6 +26,36 @@ export function kubeFor(kubeconfigPath: string): Kube {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   return kubeFromConfig(kc);
+}
+
+/**
+ * A new ServiceAccount `name` in `namespace` (made by the admin of kubeconfigPath), and a Kube on
+ * the same cluster that acts as it, through a real token from the TokenRequest API. What it may
+ * do is what the test then binds to it: nothing at first.
+ */
+export async function serviceAccountKube(kubeconfigPath: string, namespace: string, name: string): Promise<Kube> {
+  const admin = kubeFor(kubeconfigPath);
+  await admin.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  const tr = await admin.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+  const base = new KubeConfig();
+  base.loadFromFile(kubeconfigPath);
+  const cluster = base.getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [cluster], users: [{ name, token: tr.status?.token ?? '' }], contexts: [{ name: 'sa', cluster: cluster.name, user: name }], currentContext: 'sa' });
+  return kubeFromConfig(kc);
+}
+
+/** A test file's API server (kubeForTests) and an admin Kube on it, with these namespaces created. */
+export async function kubeWithNamespaces(...names: string[]): Promise<{ harness: KubeHarness; kube: Kube }> {
+  const harness = await kubeForTests();
+  const kube = kubeFor(harness.kubeconfigPath);
+  for (const name of names) await createNamespace(kube, name);
+  return { harness, kube };
+}
+
+/** Deletes a namespace at the end of a file, if the file got as far as a Kube (errors ignored). */
+export async function deleteNamespace(kube: Kube | undefined, name: string): Promise<void> {
+  await kube?.core.deleteNamespace({ name }).catch(() => undefined);
 }
 
 export async function createNamespace(kube: Kube, name: string, labels: Record<string, string> = {}): Promise<void> {

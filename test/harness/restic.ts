@@ -145,6 +145,13 @@ export async function holdLock(target: ResticTarget, opts: { hostname?: string; 
   }
 }
 
+/** A lock left behind by a restic killed with SIGKILL (a crashed or evicted mover): its id. */
+export async function deadLock(target: ResticTarget, opts: { hostname?: string } = {}): Promise<string> {
+  const held = await holdLock(target, opts);
+  await held.kill9();
+  return held.lock.id;
+}
+
 /** Kills every restic holdLock started and has not killed yet (for `after` hooks). */
 export async function killAllHolders(): Promise<void> {
   for (const p of holders) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');

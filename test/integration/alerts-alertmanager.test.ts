@@ -3,22 +3,20 @@
 // Silences are made by clicking the buttons (signed interactions over HTTP) and checked in
 // Alertmanager's own API.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
 import { alertmanagerSkipReason, startAlertmanager } from '../harness/alertmanager.ts';
 import type { RunningAlertmanager } from '../harness/alertmanager.ts';
-import { startBotProcess } from '../harness/bot-process.ts';
+import { startBotProcess, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { freePort } from '../harness/kube/free-port.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { loadKube, MERGE_PATCH } from '../../src/kube/client.ts';
+import { MERGE_PATCH } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 
 const amSkip = alertmanagerSkipReason();
 const kubeSkip = await kubeUnavailableReason();
@@ -38,14 +36,12 @@ const APP_NS = `media-${process.pid}`;
 const HOUR = 3600_000;
 
 function configFile(extra: Record<string, unknown> = {}): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'bb-alerts-')), 'backup-bot.yaml');
-  writeFileSync(file, stringify({
+  return writeBotConfig('alerts', {
     slack: { operators: { users: [OPERATOR] } },
     alerts: { channel: CHANNEL, routes: [{ match: { namespace: 'routed' }, channel: ROUTED }], ...extra },
     // A window that is not open now, so the buttons are the 1 h and 4 h ones whatever the hour.
     windows: [{ name: 'pbs', zone: 'UTC', days: ['mon'], start: '02:00', end: '02:01', transientPods: ['kube-scheduler-.*'] }],
-  }));
-  return file;
+  });
 }
 
 function crashAlert(pod: string, opts: { namespace?: string; resolved?: boolean } = {}) {
@@ -89,9 +85,7 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
   const threadOf = () => slack.threadReplies(CHANNEL, parentTs);
 
   before(async () => {
-    kubeHarness = await kubeForTests();
-    kube = loadKube({ kubeconfigPath: kubeHarness.kubeconfigPath })!;
-    for (const name of [STATE_NS, APP_NS]) await kube.core.createNamespace({ body: { metadata: { name } } });
+    ({ harness: kubeHarness, kube } = await kubeWithNamespaces(STATE_NS, APP_NS));
     // The first alert's pod exists, crash-looping; the others do not (the diagnosis says so).
     await kube.core.createNamespacedPod({ namespace: APP_NS, body: { metadata: { name: 'api-7c9d8f6b5-aaaaa' }, spec: { containers: [{ name: 'app', image: 'ghcr.io/example/api:2.1' }] } } });
     await kube.core.patchNamespacedPodStatus({ name: 'api-7c9d8f6b5-aaaaa', namespace: APP_NS, body: { status: { phase: 'Running', containerStatuses: [{
@@ -114,12 +108,7 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
     await startBot();
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await am?.stop();
-    await slack?.close();
-    await kubeHarness?.stop();
-  });
+  after(() => stopAll(bot, am, slack, kubeHarness));
 
   test('a firing crash-loop alert opens one parent message with the diagnosis in its thread', async () => {
     await am.postAlerts([crashAlert('api-7c9d8f6b5-aaaaa')]);

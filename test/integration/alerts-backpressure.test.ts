@@ -2,36 +2,24 @@
 // after the retry (ours, and a real Alertmanager's); a Slack that rate-limits harder than the
 // bot paces gets its 429s answered after Retry-After, and every alert is delivered.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
+import { postWebhook, webhookPayload } from '../harness/alert-payloads.ts';
 import { alertmanagerSkipReason, startAlertmanager } from '../harness/alertmanager.ts';
 import type { RunningAlertmanager } from '../harness/alertmanager.ts';
-import { startBotProcess } from '../harness/bot-process.ts';
+import { startBotProcess, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 import { freePort } from '../harness/kube/free-port.ts';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skip = alertmanagerSkipReason();
 const CHANNEL = 'C0STORM01';
 const TOKEN = 'backpressure-webhook-token-55aa';
 const BOT_TOKEN = 'xoxb-test-backpressure-bot-token';
 
-function payload(groupKey: string, pods: string[]) {
-  return JSON.stringify({
-    version: '4', groupKey, truncatedAlerts: 0, status: 'firing', receiver: 'bot',
-    groupLabels: { alertname: 'KubePodCrashLooping', namespace: groupKey },
-    commonLabels: { alertname: 'KubePodCrashLooping', namespace: groupKey },
-    commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
-    alerts: pods.map((pod) => ({
-      status: 'firing', labels: { alertname: 'KubePodCrashLooping', namespace: groupKey, pod, container: 'app' }, annotations: {},
-      startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${pod}`,
-    })),
-  });
-}
+/** A crash-loop group whose key is also its namespace. */
+const payload = (groupKey: string, pods: string[]) => webhookPayload({ groupKey, alertname: 'KubePodCrashLooping', namespace: groupKey, pods, labels: { container: 'app' } });
 
 const text = (m: StoredMessage) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;
 
@@ -41,7 +29,7 @@ describe('back-pressure and Slack rate limits, real bot process', { skip }, () =
   let am: RunningAlertmanager;
   let port: number;
 
-  const post = (b: string) => fetch(`${bot.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: b });
+  const post = (b: string) => postWebhook(bot.url, TOKEN, b);
   const delivered = (pod: string) => slack.allMessages(CHANNEL).some((m) => text(m).includes(pod));
 
   before(async () => {
@@ -49,8 +37,7 @@ describe('back-pressure and Slack rate limits, real bot process', { skip }, () =
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: 'bp-signing-secret', postMessagePerSecondPerChannel: 0.5 });
     port = await freePort();
     am = await startAlertmanager({ webhookUrl: `http://127.0.0.1:${port}/alertmanager`, webhookToken: TOKEN, groupWait: '500ms', groupInterval: '1s', groupBy: ['alertname', 'namespace'] });
-    const file = join(mkdtempSync(join(tmpdir(), 'bb-bp-')), 'backup-bot.yaml');
-    writeFileSync(file, stringify({ alerts: { channel: CHANNEL, queueCapacity: 2 } }));
+    const file = writeBotConfig('bp', { alerts: { channel: CHANNEL, queueCapacity: 2 } });
     bot = await startBotProcess({
       SLACK_MODE: 'http', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'bp-signing-secret', SLACK_API_URL: slack.apiUrl,
       PORT: String(port), ALERTMANAGER_WEBHOOK_TOKEN: TOKEN, BACKUP_BOT_CONFIG: file,
@@ -58,11 +45,7 @@ describe('back-pressure and Slack rate limits, real bot process', { skip }, () =
     await bot.waitForLine(/authenticated with Slack/);
   }, { timeout: 60_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await am?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, am, slack));
 
   test('a full queue answers 503, and the refused alerts arrive after a retry: ours and Alertmanager\'s', { timeout: 120_000 }, async () => {
     assert.equal((await post(payload('g1', ['one-a', 'one-b']))).status, 200);

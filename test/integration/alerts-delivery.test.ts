@@ -2,21 +2,19 @@
 // (taking no new work meanwhile), and a bot SIGKILLed in the middle of a 300-alert storm from a
 // real Alertmanager posts every firing alert after its restart, by reconciling with Alertmanager.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
+import { postTargetDownAlerts, postWebhook, targetDownPayload as payload } from '../harness/alert-payloads.ts';
 import { alertmanagerSkipReason, startAlertmanager } from '../harness/alertmanager.ts';
 import type { RunningAlertmanager } from '../harness/alertmanager.ts';
-import { startHttpBot } from '../harness/bot-process.ts';
+import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { freePort } from '../harness/kube/free-port.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { loadKube } from '../../src/kube/client.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const CHANNEL = 'C0DELIVER';
 const TOKEN = 'delivery-webhook-token-7c1d';
@@ -25,23 +23,7 @@ const SIGNING = 'delivery-signing-secret-42';
 
 const text = (m: StoredMessage) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;
 
-function configFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'bb-delivery-')), 'backup-bot.yaml');
-  writeFileSync(file, stringify({ alerts: { channel: CHANNEL } }));
-  return file;
-}
-
-function payload(group: string, pods: string[]) {
-  return JSON.stringify({
-    version: '4', groupKey: `{}:{alertname="TargetDown", namespace="${group}"}`, truncatedAlerts: 0, status: 'firing', receiver: 'bot',
-    groupLabels: { alertname: 'TargetDown', namespace: group }, commonLabels: { alertname: 'TargetDown', namespace: group },
-    commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
-    alerts: pods.map((pod) => ({
-      status: 'firing', labels: { alertname: 'TargetDown', namespace: group, pod }, annotations: {},
-      startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${pod}`,
-    })),
-  });
-}
+const configFile = () => writeBotConfig('delivery', { alerts: { channel: CHANNEL } });
 
 /** Pods named in any message of the channel (parents and thread replies). */
 function podsPosted(slack: SlackStandIn, pods: string[]): { posted: Set<string>; mentions: Map<string, number> } {
@@ -65,21 +47,12 @@ describe('stop() with a full queue, real bot process', () => {
     bot = await startHttpBot(slack, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN, BACKUP_BOT_CONFIG: configFile(), SHUTDOWN_GRACE_SECONDS: '90' });
   }, { timeout: 60_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, slack));
 
   test('SIGTERM: readiness off and 503 for new notifications, every accepted alert posted, then exit 0', { timeout: 150_000 }, async () => {
-    const post = (b: string) => fetch(`${bot.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: b });
+    const post = (b: string) => postWebhook(bot.url, TOKEN, b);
     // 30 webhooks answered 200: 6 groups, one new alert each time (Alertmanager resends the group's whole set).
-    const pods: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      const group = `ns${i % 6}`;
-      pods.push(`${group}-pod${Math.floor(i / 6)}`);
-      const res = await post(payload(group, pods.filter((p) => p.startsWith(`${group}-`))));
-      assert.equal(res.status, 200);
-    }
+    const pods = await postTargetDownAlerts(bot.url, TOKEN, 30, 6);
     const done = exited(bot);
     bot.child.kill('SIGTERM');
     await bot.waitForLine(/shutting down/, 10_000);
@@ -107,9 +80,7 @@ describe('SIGKILL in the middle of an alert storm, then restart: real Alertmanag
   let env: Record<string, string>;
 
   before(async () => {
-    harness = await kubeForTests();
-    const kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    await kube.core.createNamespace({ body: { metadata: { name: STATE_NS } } });
+    ({ harness } = await kubeWithNamespaces(STATE_NS));
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING });
     const port = await freePort();
     am = await startAlertmanager({ webhookUrl: `http://127.0.0.1:${port}/alertmanager`, webhookToken: TOKEN, groupWait: '500ms', groupInterval: '1h', repeatInterval: '4h', groupBy: ['alertname', 'namespace'] });
@@ -120,12 +91,7 @@ describe('SIGKILL in the middle of an alert storm, then restart: real Alertmanag
     bot = await startHttpBot(slack, env);
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await am?.stop();
-    await slack?.close();
-    await harness?.stop();
-  });
+  after(() => stopAll(bot, am, slack, harness));
 
   test('every firing alert ends up posted (target: 0 lost), each group in one thread', { timeout: 240_000 }, async () => {
     const pods: string[] = [];

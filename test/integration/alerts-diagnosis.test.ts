@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import nock from 'nock';
 import type { V1Pod } from '@kubernetes/client-node';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
-import { loadKube, MERGE_PATCH } from '../../src/kube/client.ts';
+import { MERGE_PATCH } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { BackupFacts } from '../../src/backup-window/facts.ts';
@@ -19,6 +19,7 @@ import { previousLogReader } from '../../src/alerts/pod-log.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import type { WindowConfig } from '../../src/config.ts';
 import type { Reply } from '../../src/reply.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 
 const skip = await kubeUnavailableReason();
 const NS = `diag-${process.pid}`;
@@ -122,9 +123,7 @@ describe('crash-loop diagnosis against a real API server', { skip }, () => {
   }
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    for (const name of [NS, MOVER_NS]) await kube.core.createNamespace({ body: { metadata: { name } } });
+    ({ harness, kube } = await kubeWithNamespaces(NS, MOVER_NS));
     // A backup running right now: a VolSync mover pod, Running since 02:04-ish.
     await kube.core.createNamespacedPod({
       namespace: MOVER_NS,

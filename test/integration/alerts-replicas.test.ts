@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { loadKube } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { ChannelPoster } from '../../src/slack/poster.ts';
 import { createWebClient } from '../../src/slack/web-client.ts';
@@ -20,6 +19,8 @@ import { ConfigMapThreadStore } from '../../src/alerts/thread-store.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
 import { BackupFacts } from '../../src/backup-window/facts.ts';
 import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 
 const skip = await kubeUnavailableReason();
 const NS = `replicas-${process.pid}`;
@@ -63,15 +64,10 @@ describe('two replicas, every notification to both', { skip }, () => {
   }
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+    ({ harness, kube } = await kubeWithNamespaces(NS));
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, postMessagePerSecondPerChannel: Infinity });
   }, { timeout: 180_000 });
-  after(async () => {
-    await slack?.close();
-    await harness?.stop();
-  });
+  after(() => stopAll(slack, harness));
 
   it('one parent per group and no duplicate thread replies', { timeout: 120_000 }, async () => {
     const a = replica('replica-a');

@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { loadKube } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { ConfigMapThreadStore, decodeRecord } from '../../src/alerts/thread-store.ts';
 import type { ThreadRecord } from '../../src/alerts/thread-store.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 
 const skip = await kubeUnavailableReason();
 const NS = `threads-${process.pid}`;
@@ -27,11 +28,9 @@ describe('ConfigMapThreadStore on a real API server', { skip }, () => {
   };
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+    ({ harness, kube } = await kubeWithNamespaces(NS));
   }, { timeout: 180_000 });
-  after(() => harness?.stop());
+  after(() => stopAll(harness));
 
   it('a new store (a restarted bot) finds the thread a durable put wrote', async () => {
     await store().put(rec('{}:{alertname="A"}', '1700000000.000100', { fp1: 'f' }), { durable: true });

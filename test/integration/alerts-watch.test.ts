@@ -1,18 +1,17 @@
 // Channel-watch mode on the real bot process: a crash-loop alert that Alertmanager's own Slack
 // receiver posted (a bot_message event) gets the diagnosis in its thread; other messages do not.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
-import { startHttpBot } from '../harness/bot-process.ts';
+import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../harness/slack/slack-stand-in.ts';
-import { loadKube, MERGE_PATCH } from '../../src/kube/client.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { MERGE_PATCH } from '../../src/kube/client.ts';
+import type { Kube } from '../../src/kube/client.ts';
 
 const skip = await kubeUnavailableReason();
 const WATCHED = 'C0WATCH01';
@@ -45,29 +44,23 @@ function alertmanagerMessage(ts: string, pod: string, withNamespace: boolean) {
 
 describe('channel-watch: annotating alerts another integration posted', { skip }, () => {
   let harness: KubeHarness;
+  let kube: Kube;
   let slack: SlackStandIn;
   let bot: BotProcess;
 
   before(async () => {
-    harness = await kubeForTests();
-    const kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+    ({ harness, kube } = await kubeWithNamespaces(NS));
     await kube.core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'backrest-7d9f8c6b5-x1y2z' }, spec: { containers: [{ name: 'app', image: 'garethgeorge/backrest:v1.12.0' }] } } });
     await kube.core.patchNamespacedPodStatus({ name: 'backrest-7d9f8c6b5-x1y2z', namespace: NS, body: { status: { phase: 'Running', containerStatuses: [{
       name: 'app', ready: false, restartCount: 7, image: 'garethgeorge/backrest:v1.12.0', imageID: '',
       state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } },
     }] } } }, MERGE_PATCH);
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING });
-    const file = join(mkdtempSync(join(tmpdir(), 'bb-watch-')), 'backup-bot.yaml');
-    writeFileSync(file, stringify({ alerts: { channel: WATCHED, watchChannels: [WATCHED] } }));
+    const file = writeBotConfig('watch', { alerts: { channel: WATCHED, watchChannels: [WATCHED] } });
     bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, POD_NAMESPACE: NS, BACKUP_BOT_CONFIG: file });
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-    await harness?.stop();
-  });
+  after(() => stopAll(bot, slack, harness));
 
   test('replies in the alert\'s thread with the diagnosis of the pod it names', async () => {
     const ts = '1760000000.000100';

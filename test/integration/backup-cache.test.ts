@@ -7,16 +7,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { CuttableProxy } from '../harness/kube/cuttable-proxy.ts';
-import { kubeFromConfig } from '../../src/kube/client.ts';
+import { kubeThroughProxy } from '../harness/kube/cuttable-proxy.ts';
+import type { CuttableProxy } from '../harness/kube/cuttable-proxy.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { BackupCache } from '../../src/backup/backup-cache.ts';
 import { backupStatus } from '../../src/backup/status.ts';
-import { Fixtures, MINUTE, iso, kubeFor, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
+import { Fixtures, MINUTE, iso, kubeFixtures, kubeFor, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skip = await kubeUnavailableReason();
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -59,33 +59,14 @@ describe('backup watch cache', { skip }, () => {
   const ns = uniq('bbca');
 
   before(async () => {
-    harness = await kubeForTests();
-    fx = new Fixtures(kubeFor(harness.kubeconfigPath));
-    await fx.namespace(ns);
-    await fx.pvc(ns, 'data');
-    await fx.source(ns, 'first', { sourcePVC: 'data', trigger: { schedule: '*/5 * * * *' } }, {
-      lastSyncTime: iso(Date.now() - MINUTE), lastSyncDuration: '10s', latestMoverStatus: { result: 'Successful', logs: 'ok' },
-      conditions: [syncCondition('False', 'WaitingForSchedule', 'Waiting for next scheduled synchronization', Date.now() - MINUTE)],
-    });
-    const base = new KubeConfig();
-    base.loadFromFile(harness.kubeconfigPath);
-    const url = new URL(base.getCurrentCluster()!.server);
-    proxy = new CuttableProxy({ host: url.hostname, port: Number(url.port) });
-    await proxy.up();
-    const cluster = { ...base.getCurrentCluster()!, server: `https://127.0.0.1:${proxy.port}` };
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [cluster], users: base.getUsers(), contexts: base.getContexts(), currentContext: base.getCurrentContext() });
-    viaProxy = kubeFromConfig(kc);
+    ({ harness, fx } = await kubeFixtures(ns));
+    await fx.syncedSource(ns, 'first', { pvc: 'data', schedule: '*/5 * * * *', at: Date.now() - MINUTE });
+    ({ proxy, kube: viaProxy } = await kubeThroughProxy(harness.kubeconfigPath));
     cache = new BackupCache(viaProxy, log, { backoff: { initialMs: 200, maxMs: 1000 } });
     cache.start();
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await cache?.stop();
-    await proxy?.down();
-    await fx?.cleanup();
-    await harness?.stop();
-  });
+  after(() => stopAll(cache, proxy, fx, harness));
 
   test('syncs, then answers from the cache and follows changes', async () => {
     assert.equal(await cache.whenSynced(30_000), true, JSON.stringify(cache.states()));

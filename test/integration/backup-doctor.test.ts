@@ -4,17 +4,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kubeForTests, kubeUnavailableReason, kubectl } from '../harness/kube/index.ts';
+import { kubeUnavailableReason, kubectl } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { backupDoctor } from '../../src/backup/doctor.ts';
 import type { Reply } from '../../src/reply.ts';
-import { Fixtures, HOUR, iso, kubeFor, uniq } from './backup-fixtures.ts';
+import { Fixtures, HOUR, iso, kubeFixtures, kubeFor, uniq } from './backup-fixtures.ts';
+import { serviceAccountKube } from '../harness/kube-objects.ts';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
-import { kubeFromConfig, type Kube } from '../../src/kube/client.ts';
+import { type Kube } from '../../src/kube/client.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 /** The rules of the ClusterRole the bot is deployed with. */
 function deployedRules(): V1PolicyRule[] {
@@ -37,9 +39,7 @@ describe('/backup doctor on a real API server', { skip }, () => {
   const cacheVol = uniq('pvc-bbdr-cache');
 
   before(async () => {
-    harness = await kubeForTests();
-    fx = new Fixtures(kubeFor(harness.kubeconfigPath));
-    await fx.namespace(plain);
+    ({ harness, fx } = await kubeFixtures(plain));
     await fx.namespace(labelled, { 'volsync.backube/privileged-movers': 'true' });
     // 1. Labelled PVCs with no source: one where the namespace lacks everything, one in a labelled
     // namespace without base secret; and a protected one for contrast.
@@ -70,10 +70,7 @@ describe('/backup doctor on a real API server', { skip }, () => {
     await fx.deployment(plain, 'other', { claim: 'other-data', strategy: 'Recreate' });
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await fx?.cleanup();
-    await harness?.stop();
-  });
+  after(() => stopAll(fx, harness));
 
   const doctor = (ns?: string): Promise<Reply> => backupDoctor({ kube: kubeFor(harness.kubeconfigPath), pvcLabel: 'backup=hourly', now: () => new Date() }, ns);
 
@@ -155,10 +152,9 @@ describe('/backup doctor on a real API server', { skip }, () => {
 
   /** A service account with `rules` cluster-wide (and `roles` per namespace), seen through a real token. */
   async function kubeAs(name: string, rules: V1PolicyRule[], roles: Array<{ namespace: string; rules: V1PolicyRule[] }> = []): Promise<Kube> {
-    const admin = kubeFor(harness.kubeconfigPath);
     const rbac = rbacApi();
     const sa = uniq(name);
-    await admin.core.createNamespacedServiceAccount({ namespace: labelled, body: { metadata: { name: sa } } });
+    const kube = await serviceAccountKube(harness.kubeconfigPath, labelled, sa);
     const subjects = [{ kind: 'ServiceAccount', name: sa, namespace: labelled }];
     await rbac.createClusterRole({ body: { metadata: { name: sa }, rules } });
     clusterRoles.push(sa);
@@ -167,13 +163,7 @@ describe('/backup doctor on a real API server', { skip }, () => {
       await rbac.createNamespacedRole({ namespace: r.namespace, body: { metadata: { name: sa }, rules: r.rules } });
       await rbac.createNamespacedRoleBinding({ namespace: r.namespace, body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects } });
     }
-    const tr = await admin.core.createNamespacedServiceAccountToken({ namespace: labelled, name: sa, body: { spec: { audiences: [], expirationSeconds: 600 } } });
-    const base = new KubeConfig();
-    base.loadFromFile(harness.kubeconfigPath);
-    const cluster = base.getCurrentCluster()!;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [cluster], users: [{ name: sa, token: tr.status?.token ?? '' }], contexts: [{ name: 'sa', cluster: cluster.name, user: sa }], currentContext: 'sa' });
-    return kubeFromConfig(kc);
+    return kube;
   }
   const clusterRoles: string[] = [];
   function rbacApi(): RbacAuthorizationV1Api {

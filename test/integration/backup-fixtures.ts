@@ -6,10 +6,27 @@
 import { randomBytes } from 'node:crypto';
 import type { Kube } from '../../src/kube/client.ts';
 import { LONGHORN, PERCONA, VOLSYNC } from '../../src/kube/client.ts';
-import { createNamespace, createPodWithStatus, createPvc, createReplicationSource, createSecret, getSource, HOUR, MERGE, micro, sourceStatus } from '../harness/kube-objects.ts';
+import { createNamespace, createPodWithStatus, createPvc, createReplicationSource, createSecret, getSource, HOUR, iso, kubeWithNamespaces, MERGE, micro, sourceStatus, syncCondition } from '../harness/kube-objects.ts';
 import type { SourceObject } from '../harness/kube-objects.ts';
+import type { KubeHarness } from '../harness/kube/index.ts';
 
 export { HOUR, iso, kubeFor, MERGE, micro, MINUTE, moverLabels, syncCondition, uniq } from '../harness/kube-objects.ts';
+
+/** A test file's API server and Fixtures on it, with these (unlabelled) namespaces, removed by fx.cleanup(). */
+export async function kubeFixtures(...namespaces: string[]): Promise<{ harness: KubeHarness; fx: Fixtures }> {
+  const { harness, kube } = await kubeWithNamespaces();
+  const fx = new Fixtures(kube);
+  for (const namespace of namespaces) await fx.namespace(namespace);
+  return { harness, fx };
+}
+
+/** The status VolSync leaves after a successful scheduled sync at `at`: waiting for the next one. */
+export function syncedStatus(at: number, o: { duration?: string; logs?: string } = {}): Record<string, unknown> {
+  return {
+    lastSyncTime: iso(at), lastSyncDuration: o.duration ?? '10s', latestMoverStatus: { result: 'Successful', logs: o.logs ?? 'ok' },
+    conditions: [syncCondition('False', 'WaitingForSchedule', 'Waiting for next scheduled synchronization', at)],
+  };
+}
 
 export class Fixtures {
   readonly kube: Kube;
@@ -50,6 +67,12 @@ export class Fixtures {
 
   async source(namespace: string, name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): Promise<void> {
     await createReplicationSource(this.kube, namespace, name, spec, status ? { status } : {});
+  }
+
+  /** A PVC and a source backing it up on `schedule`, its last scheduled sync a success at `at`. */
+  async syncedSource(namespace: string, name: string, o: { pvc: string; schedule: string; at: number }): Promise<void> {
+    await this.pvc(namespace, o.pvc);
+    await this.source(namespace, name, { sourcePVC: o.pvc, trigger: { schedule: o.schedule } }, syncedStatus(o.at));
   }
 
   async sourceStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {

@@ -6,29 +6,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { kubeForTests, kubeUnavailableReason, kubectl } from '../harness/kube/index.ts';
+import { kubeUnavailableReason, kubectl } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
+import { blockText } from '../harness/slack/message-content.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { startHttpBot } from '../harness/bot-process.ts';
+import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
-import { Fixtures, LOCK_LOG, MINUTE, iso, kubeFor, syncCondition, uniq } from './backup-fixtures.ts';
+import { Fixtures, LOCK_LOG, MINUTE, iso, kubeFixtures, syncCondition, syncedStatus, uniq } from './backup-fixtures.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skip = await kubeUnavailableReason();
 
-/** The mrkdwn of rendered blocks, as one string (no JSON escaping to fight in regexes). */
-function blockText(blocks: unknown): string {
-  const out: string[] = [];
-  for (const b of (blocks as Array<Record<string, any>>) ?? []) {
-    if (b.text?.text) out.push(b.text.text);
-    for (const f of b.fields ?? []) out.push(f.text);
-    for (const e of b.elements ?? []) if (typeof e.text === 'string') out.push(e.text);
-  }
-  return out.join('\n');
-}
 const OPERATOR = 'U0OPERATOR1';
 const VIEWER = 'U0VIEWER01';
 const CHANNEL = 'C0BACKUPS1';
@@ -45,29 +34,20 @@ describe('/backup run through Slack, on a real API server', { skip }, () => {
   const ns = uniq('bbrun');
 
   before(async () => {
-    harness = await kubeForTests();
-    fx = new Fixtures(kubeFor(harness.kubeconfigPath));
-    await fx.namespace(ns);
-    const settled = { lastSyncTime: iso(Date.now() - 20 * MINUTE), lastSyncDuration: '40s', latestMoverStatus: { result: 'Successful', logs: 'snapshot saved' }, conditions: [syncCondition('False', 'WaitingForSchedule', 'Waiting for next scheduled synchronization', Date.now() - 20 * MINUTE)] };
+    ({ harness, fx } = await kubeFixtures(ns));
+    const settled = syncedStatus(Date.now() - 20 * MINUTE, { duration: '40s', logs: 'snapshot saved' });
     for (const name of ['app', 'other', 'flaky', 'sleepy', 'busy']) {
       await fx.pvc(ns, name);
       await fx.source(ns, name, { sourcePVC: name, paused: name === 'sleepy', trigger: { schedule: '0 * * * *' }, restic: { repository: `${name}-volsync-secret`, copyMethod: 'Clone' } }, settled);
     }
     await fx.sourceStatus(ns, 'busy', { conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', Date.now() - 2 * MINUTE)] });
 
-    const dir = mkdtempSync(join(tmpdir(), 'bb-run-'));
-    const config = join(dir, 'backup-bot.yaml');
-    writeFileSync(config, `slack:\n  operators:\n    users: [${OPERATOR}]\n`);
+    const config = writeBotConfig('run', { slack: { operators: { users: [OPERATOR] } } });
     slack = await startSlackStandIn({ ...SECRETS, users: [{ id: OPERATOR, name: 'alice' }, { id: VIEWER, name: 'bob' }] });
     bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: ns });
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-    await fx?.cleanup();
-    await harness?.stop();
-  });
+  after(() => stopAll(bot, slack, fx, harness));
 
   /** Sends /backup run and returns the channel message carrying the confirmation buttons. */
   async function ask(name: string, user = OPERATOR): Promise<StoredMessage> {

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kubeForTests, kubeUnavailableReason, kubectl } from '../harness/kube/index.ts';
+import { kubeUnavailableReason, kubectl } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
@@ -16,7 +16,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Reply } from '../../src/reply.ts';
-import { Fixtures, HOUR, LOCK_LOG, MINUTE, iso, kubeFor, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
+import { Fixtures, HOUR, LOCK_LOG, MINUTE, iso, kubeFixtures, kubeFor, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
+import { serviceAccountKube } from '../harness/kube-objects.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skip = await kubeUnavailableReason();
 
@@ -35,10 +37,8 @@ describe('/backup status on a real API server', { skip }, () => {
   const now = Date.now();
 
   before(async () => {
-    harness = await kubeForTests();
-    fx = new Fixtures(kubeFor(harness.kubeconfigPath));
+    ({ harness, fx } = await kubeFixtures(other));
     await fx.namespace(ns, { 'volsync.backube/privileged-movers': 'true' });
-    await fx.namespace(other);
     const hourly = { schedule: '0 * * * *' };
     const restic = (pvc: string) => ({ repository: `${pvc}-volsync-secret`, copyMethod: 'Clone' });
 
@@ -101,10 +101,7 @@ describe('/backup status on a real API server', { skip }, () => {
     await fx.perconaBackup(ns, 'nightly-1', 'db1', { state: 'Error', stateDescription: 'backup cannot run while restore restore-1 is in progress' });
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await fx?.cleanup();
-    await harness?.stop();
-  });
+  after(() => stopAll(fx, harness));
 
   const status = (namespace?: string, name?: string) => backupStatus({ kube: kubeFor(harness.kubeconfigPath), now: () => new Date() }, { namespace, name });
 
@@ -233,16 +230,9 @@ describe('/backup status on a real API server', { skip }, () => {
 
   test('403 from RBAC: one line naming the missing permission', async () => {
     // A service account with no role at all, through a real token from the TokenRequest API.
-    const admin = kubeFor(harness.kubeconfigPath);
     const sa = uniq('bbst-nobody');
-    await admin.core.createNamespacedServiceAccount({ namespace: other, body: { metadata: { name: sa } } });
-    const tr = await admin.core.createNamespacedServiceAccountToken({ namespace: other, name: sa, body: { spec: { audiences: [], expirationSeconds: 600 } } });
-    const base = new KubeConfig();
-    base.loadFromFile(harness.kubeconfigPath);
-    const cluster = base.getCurrentCluster()!;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [cluster], users: [{ name: sa, token: tr.status?.token ?? '' }], contexts: [{ name: 'sa', cluster: cluster.name, user: sa }], currentContext: 'sa' });
-    const r = await backupStatus({ kube: kubeFromConfig(kc), now: () => new Date() }, { namespace: ns });
+    const kube = await serviceAccountKube(harness.kubeconfigPath, other, sa);
+    const r = await backupStatus({ kube, now: () => new Date() }, { namespace: ns });
     assert.equal(r.tone, 'error');
     assert.match(r.text, new RegExp(`^Cannot list ReplicationSources in ${ns}: RBAC forbids it \\(403: replicationsources\\.volsync\\.backube is forbidden: User "system:serviceaccount:${other}:${sa}" cannot list resource`));
   });

@@ -15,16 +15,17 @@ import { windowCommand } from '../../commands/backup/window.ts';
 import { SlackUserZones } from '../../src/slack/user-zones.ts';
 import { WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
 import type { CrashAlertEvent } from '../../src/backup-window/alert-hooks.ts';
-import { loadKube } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { ChannelPoster } from '../../src/slack/poster.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { createWebClient } from '../../src/slack/web-client.ts';
 import type { Reply } from '../../src/reply.ts';
 import { alertmanagerSkipReason, startAlertmanager, type RunningAlertmanager } from '../harness/alertmanager.ts';
-import { kubeForTests, kubeUnavailableReason, type KubeHarness } from '../harness/kube/index.ts';
+import { kubeUnavailableReason, type KubeHarness } from '../harness/kube/index.ts';
 import { startSlackStandIn, validateBlocks, type SlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import { ALERTS_CHANNEL, ONCALL, TestLeadership, testConfig } from '../unit/backup-window-fixtures.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 
 const kubeSkip = await kubeUnavailableReason();
 const amSkip = alertmanagerSkipReason();
@@ -122,9 +123,7 @@ describe('backup window across restarts and replicas (real cluster, Alertmanager
   let plexThread = '';
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    ({ harness, kube } = await kubeWithNamespaces(ns));
     am = await startAlertmanager();
     slack = await startSlackStandIn({ users: [{ id: KIWI, name: 'kiwi', tz: 'Pacific/Auckland' }], channels: [{ id: ALERTS_CHANNEL, name: 'alerts' }] });
     client = createWebClient(slack.botToken, { slackApiUrl: slack.apiUrl, log });
@@ -133,11 +132,7 @@ describe('backup window across restarts and replicas (real cluster, Alertmanager
     b = replica(leaderB).svc;
   }, { timeout: 240_000 });
 
-  after(async () => {
-    await slack?.close();
-    await am?.stop();
-    await harness?.stop();
-  });
+  after(() => stopAll(slack, am, harness));
 
   it('the leader mutes at open and records the instance in the ConfigMap; the other replica does nothing', async () => {
     await b.reconcile('start-up');

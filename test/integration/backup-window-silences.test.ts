@@ -11,6 +11,7 @@ import { parseWindowMarker, WINDOW_MARKER_PREFIX } from '../../src/backup-window
 import type { SilencesClient } from '../../src/alerts/silences.ts';
 import { alertmanagerSkipReason, startAlertmanager, type RunningAlertmanager } from '../harness/alertmanager.ts';
 import { ALERTS_CHANNEL, FixedMovers, ONCALL, RecordingPoster, RecordingThreads, testConfig, testServices } from '../unit/backup-window-fixtures.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skip = alertmanagerSkipReason();
 const MINUTE = 60_000;
@@ -72,9 +73,7 @@ describe('a mute window against a real Alertmanager', { skip }, () => {
     am = await startAlertmanager();
     silences = am.silences();
   });
-  after(async () => {
-    await am?.stop();
-  });
+  after(() => stopAll(am));
 
   it('creates exactly one silence at open, which mutes the transient pods and nothing else', async () => {
     const svc = service(window);

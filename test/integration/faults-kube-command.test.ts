@@ -7,15 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { CuttableProxy } from '../harness/kube/cuttable-proxy.ts';
-import { kubeFromConfig } from '../../src/kube/client.ts';
+import { kubeThroughProxy } from '../harness/kube/cuttable-proxy.ts';
+import type { CuttableProxy } from '../harness/kube/cuttable-proxy.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { backupStatus } from '../../src/backup/status.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
-import { Fixtures, MINUTE, iso, kubeFor, syncCondition, uniq } from './backup-fixtures.ts';
+import { Fixtures, MINUTE, kubeFixtures, uniq } from './backup-fixtures.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skip = await kubeUnavailableReason();
 
@@ -27,31 +27,12 @@ describe('API server cut during /backup status', { skip }, () => {
   const ns = uniq('fkc');
 
   before(async () => {
-    harness = await kubeForTests();
-    fx = new Fixtures(kubeFor(harness.kubeconfigPath));
-    await fx.namespace(ns);
-    for (let i = 0; i < 5; i++) {
-      await fx.pvc(ns, `d${i}`);
-      await fx.source(ns, `s${i}`, { sourcePVC: `d${i}`, trigger: { schedule: '0 * * * *' } }, {
-        lastSyncTime: iso(Date.now() - MINUTE), lastSyncDuration: '10s', latestMoverStatus: { result: 'Successful', logs: 'ok' },
-        conditions: [syncCondition('False', 'WaitingForSchedule', 'Waiting for next scheduled synchronization', Date.now() - MINUTE)],
-      });
-    }
-    const base = new KubeConfig();
-    base.loadFromFile(harness.kubeconfigPath);
-    const url = new URL(base.getCurrentCluster()!.server);
-    proxy = new CuttableProxy({ host: url.hostname, port: Number(url.port) });
-    await proxy.up();
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ ...base.getCurrentCluster()!, server: `https://127.0.0.1:${proxy.port}` }], users: base.getUsers(), contexts: base.getContexts(), currentContext: base.getCurrentContext() });
-    viaProxy = kubeFromConfig(kc);
+    ({ harness, fx } = await kubeFixtures(ns));
+    for (let i = 0; i < 5; i++) await fx.syncedSource(ns, `s${i}`, { pvc: `d${i}`, schedule: '0 * * * *', at: Date.now() - MINUTE });
+    ({ proxy, kube: viaProxy } = await kubeThroughProxy(harness.kubeconfigPath));
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await proxy?.down();
-    await fx?.cleanup();
-    await harness?.stop();
-  });
+  after(() => stopAll(proxy, fx, harness));
 
   test('cut mid-command: a clear answer within seconds, no stack trace; after the restart the next one succeeds', { timeout: 60_000 }, async () => {
     const outcomes: string[] = [];

@@ -9,15 +9,15 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { commandSet } from '../../src/command/dispatch.ts';
-import { resticCommands } from '../../commands/restic/index.ts';
 import { REMOVE_ALL_ACTION } from '../../commands/restic/actions.ts';
 import { leaseName } from '../../commands/restic/repository-lease.ts';
 import type { Kube } from '../../src/kube/client.ts';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { holdLock, killAllHolders, makeLocalRepository, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
-import { createNamespace, createPod, createSecret, createSource, getSource, kubeFor, moverLabels, slackUser, testBot, uniq } from './restic-cmd-fixtures.ts';
+import { killAllHolders, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { getSource, orphanedLock, ResticScratch, resticTestCommands, slackUser, testBot, uniq } from './restic-cmd-fixtures.ts';
 
 const skip = skipUnlessBuilt('restic') || (await kubeUnavailableReason()) || false;
 const realRestic = resticBinary();
@@ -69,33 +69,25 @@ describe('restic hanging past its timeout', { skip, timeout: 300_000 }, () => {
   let harness: KubeHarness;
   let kube: Kube;
   const ns = uniq('rhang');
-  const cleanups: Array<() => Promise<void>> = [];
+  let scratch: ResticScratch;
   const saved = process.env['RESTIC_BIN'];
-  const commands = commandSet([resticCommands({ removeAll: { moverStopWaitMs: 1500, moverPollMs: 250 } })]);
+  const { commands } = resticTestCommands();
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = kubeFor(harness.kubeconfigPath);
-    await createNamespace(kube, ns);
+    ({ harness, kube } = await kubeWithNamespaces(ns));
+    scratch = new ResticScratch(kube, ns);
   }, { timeout: 180_000 });
 
   after(async () => {
     if (saved === undefined) delete process.env['RESTIC_BIN'];
     else process.env['RESTIC_BIN'] = saved;
     for (const pid of pids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await killAllHolders();
-    for (const c of cleanups) await c().catch(() => undefined);
-    await kube?.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    await harness?.stop();
+    await stopAll(killAllHolders, scratch, harness);
   });
 
   async function source(name: string) {
     if (realRestic) process.env['RESTIC_BIN'] = realRestic;
-    const repo = await makeLocalRepository();
-    cleanups.push(repo.cleanup);
-    await createSecret(kube, ns, `${name}-restic-secret`, { RESTIC_REPOSITORY: repo.target.repository, RESTIC_PASSWORD: repo.target.env['RESTIC_PASSWORD']! });
-    await createSource(kube, ns, name);
-    return repo;
+    return scratch.sourceWithRepository(name);
   }
 
   function bot() {
@@ -128,9 +120,7 @@ describe('restic hanging past its timeout', { skip, timeout: 300_000 }, () => {
   test('--remove-all with restic hanging after the pause: killed, source resumed, Lease released', async () => {
     const name = 'hang2';
     const repo = await source(name);
-    await createPod(kube, ns, `volsync-src-${name}-gone1`, 'Failed', moverLabels(name));
-    const held = await holdLock(repo.target, { hostname: `volsync-src-${name}-gone1` });
-    await held.kill9();
+    await orphanedLock(kube, ns, name, repo.target, `volsync-src-${name}-gone1`);
     process.env['RESTIC_BIN'] = hangingRestic('restic-hang-unlock', 'unlock --remove-all');
     const b = bot();
     const r = await b.run(`/restic unlock ${ns} ${name} --remove-all`, ALICE);

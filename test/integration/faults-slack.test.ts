@@ -3,15 +3,13 @@
 // commands through response_url. Target: nothing acknowledged is lost, nothing is posted twice,
 // and every Retry-After is waited out before the next post to that channel.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
-import { startHttpBot } from '../harness/bot-process.ts';
+import { postTargetDownAlerts } from '../harness/alert-payloads.ts';
+import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const CHANNEL = 'C0FAULTS';
 const TOKEN = 'faults-webhook-token-3e9a';
@@ -19,24 +17,6 @@ const BOT_TOKEN = 'xoxb-test-faults-bot-token';
 const SIGNING = 'faults-signing-secret-77';
 
 const text = (m: StoredMessage) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;
-
-function configFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'bb-faults-slack-')), 'backup-bot.yaml');
-  writeFileSync(file, stringify({ alerts: { channel: CHANNEL } }));
-  return file;
-}
-
-function payload(group: string, pods: string[]) {
-  return JSON.stringify({
-    version: '4', groupKey: `{}:{alertname="TargetDown", namespace="${group}"}`, truncatedAlerts: 0, status: 'firing', receiver: 'bot',
-    groupLabels: { alertname: 'TargetDown', namespace: group }, commonLabels: { alertname: 'TargetDown', namespace: group },
-    commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
-    alerts: pods.map((pod) => ({
-      status: 'firing', labels: { alertname: 'TargetDown', namespace: group, pod }, annotations: {},
-      startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${pod}`,
-    })),
-  });
-}
 
 /** Messages whose thread, text and blocks repeat an earlier live message: a post that went out twice. */
 function duplicates(messages: StoredMessage[]): string[] {
@@ -57,29 +37,19 @@ describe('Slack answering 5xx, 429 and timing out, real bot process', () => {
 
   before(async () => {
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING });
-    bot = await startHttpBot(slack, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN, BACKUP_BOT_CONFIG: configFile() });
+    bot = await startHttpBot(slack, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN, BACKUP_BOT_CONFIG: writeBotConfig('faults-slack', { alerts: { channel: CHANNEL } }) });
   }, { timeout: 60_000 });
 
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, slack));
 
   test('40 alerts through 5xx and 429 bursts and a timeout: none lost, none twice, Retry-After honoured', { timeout: 180_000 }, async () => {
-    const post = (b: string) => fetch(`${bot.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: b });
     // Bursts, in the order Slack serves them: three 500s, two 503s, three 429s (Retry-After 2 s), one hang past the client's timeout.
     slack.failNext('chat.postMessage', 3, { status: 500 });
     slack.failNext('chat.postMessage', 2, { status: 503 });
     slack.failNext('chat.postMessage', 3, { status: 429, retryAfter: 2 });
     slack.failNext('chat.postMessage', 1, { hangMs: 16_000 });
     const armed = slack.pendingFaults();
-    const pods: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      const group = `ns${i % 8}`;
-      pods.push(`${group}-pod${Math.floor(i / 8)}`);
-      const res = await post(payload(group, pods.filter((p) => p.startsWith(`${group}-`))));
-      assert.equal(res.status, 200);
-    }
+    const pods = await postTargetDownAlerts(bot.url, TOKEN, 40, 8);
     const postedPods = () => {
       const all = slack.allMessages(CHANNEL).map(text);
       return pods.filter((p) => all.some((t) => new RegExp(`${p}(?![0-9])`).test(t)));

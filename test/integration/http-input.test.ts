@@ -5,13 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../harness/slack/slack-stand-in.ts';
-import { startHttpBot } from '../harness/bot-process.ts';
+import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const SECRETS = {
   botToken: 'xoxb-test-http-input-bot-token',
@@ -66,15 +65,10 @@ describe('HTTP mode: replays and unauthenticated uploads', () => {
   let bot: BotProcess;
   before(async () => {
     slack = await startSlackStandIn(SECRETS);
-    const dir = mkdtempSync(join(tmpdir(), 'bb-http-input-'));
-    const config = join(dir, 'backup-bot.yaml');
-    writeFileSync(config, 'alerts:\n  channel: C0ALERTS\n');
+    const config = writeBotConfig('http-input', { alerts: { channel: 'C0ALERTS' } });
     bot = await startHttpBot(slack, { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN, BACKUP_BOT_CONFIG: config });
   });
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, slack));
 
   test('the same signed /restic unlock sent twice: the second is refused 401 and logged, the command ran once', async () => {
     const audits = () => bot.lines.filter((l) => /"audit":true/.test(l) && /restic unlock/.test(l)).length;

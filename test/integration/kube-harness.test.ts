@@ -21,6 +21,7 @@ import { kubectl } from '../harness/kube/kubectl.ts';
 import { processAlive } from '../harness/kube/process-alive.ts';
 import { seedSampleData } from '../harness/kube/sample-data.ts';
 import { startKube, type KubeHarness } from '../harness/kube/start-kube.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const skipReason = await kubeUnavailableReason();
 
@@ -57,9 +58,7 @@ describe('kube harness', () => {
     kc.loadFromFile(kube.kubeconfigPath);
   }, { timeout: 180_000 });
 
-  after(async () => {
-    await kube?.stop();
-  });
+  after(() => stopAll(kube));
 
   test('serves on loopback with a CA-verified certificate and token auth', { skip: skipReason }, async () => {
     assert.match(kube.server, /^https:\/\/127\.0\.0\.1:\d+$/);

@@ -5,15 +5,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { loadKube } from '../../src/kube/client.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { LeaseHeldError, microTime, releaseLease, tryAcquireLease, withLease } from '../../src/kube/lease.ts';
 import { LeaseLeadership } from '../../src/leader.ts';
 import { UserError } from '../../src/errors.ts';
 import { repositoryLease, RepositoryLeaseHeldError, underRepositoryLease } from '../../commands/restic/repository-lease.ts';
 import { ConfigMapConfirmationStore, Confirmations } from '../../src/confirm/confirmations.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 
 const skip = await kubeUnavailableReason();
 const ns = `lease-${process.pid}`;
@@ -24,9 +24,7 @@ describe('leases, leader election and confirmations on a real API server', { ski
   let harness: KubeHarness;
   let kube: Kube;
   before(async () => {
-    harness = await kubeForTests();
-    kube = loadKube({ kubeconfigPath: harness.kubeconfigPath })!;
-    await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    ({ harness, kube } = await kubeWithNamespaces(ns));
   });
   after(async () => {
     await kube?.core.deleteNamespace({ name: ns }).catch(() => undefined);

@@ -9,6 +9,7 @@ import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import { startBotProcess } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const SECRETS = {
   botToken: 'xoxb-4400000001-4400000002-propertysocketbot',
@@ -54,10 +55,7 @@ describe('Socket Mode under arbitrary envelopes', () => {
     bot = await startBotProcess({ SLACK_BOT_TOKEN: SECRETS.botToken, SLACK_APP_TOKEN: SECRETS.appToken, SLACK_API_URL: slack.apiUrl, LOG_LEVEL: 'info' }, { timeoutMs: 60_000 });
     await slack.waitForConnections(1, 30_000);
   });
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, slack));
 
   test('every known-type envelope is acked, the bot never exits, and it still answers a command', async () => {
     let sent = 0;

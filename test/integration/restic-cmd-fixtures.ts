@@ -1,8 +1,10 @@
 /**
  * Shared by the /restic command tests: ReplicationSources, repository Secrets and pods on a real API
  * server (statuses written through the status subresource, as the kubelet and VolSync would), a
- * watch that records every spec.paused a source goes through, and an in-process command context
- * with the real access control, audit log and ConfigMap-backed confirmations.
+ * file's local repositories and their removal (ResticScratch), orphaned locks, the /restic commands
+ * with short waits and an after-pause hook, a watch that records every spec.paused a source goes
+ * through, and an in-process command context with the real access control, audit log and
+ * ConfigMap-backed confirmations.
  */
 import { Watch } from '@kubernetes/client-node';
 import pino from 'pino';
@@ -16,7 +18,13 @@ import type { Kube } from '../../src/kube/client.ts';
 import { VOLSYNC } from '../../src/kube/client.ts';
 import type { Reply } from '../../src/reply.ts';
 import { renderText } from '../../src/terminal/render-text.ts';
-import { createPodWithStatus, createReplicationSource, resticSourceSpec } from '../harness/kube-objects.ts';
+import { resticCommands } from '../../commands/restic/index.ts';
+import type { ResticCommandDeps } from '../../commands/restic/index.ts';
+import type { RemoveAllOptions } from '../../commands/restic/remove-all.ts';
+import { commandSet } from '../../src/command/dispatch.ts';
+import { createPodWithStatus, createReplicationSource, createSecret, deleteNamespace, moverLabels, resticSourceSpec } from '../harness/kube-objects.ts';
+import { deadLock, makeLocalRepository } from '../harness/restic.ts';
+import type { ResticTarget } from '../../src/restic/index.ts';
 
 // The shared vocabulary (test/harness/kube-objects.ts), and the /restic tests' short forms of it.
 export { createNamespace, createSecret, getSource, kubeFor, MERGE, moverLabels, sleep, sourceStatus, uniq } from '../harness/kube-objects.ts';
@@ -31,9 +39,75 @@ export async function createSource(
   await createReplicationSource(kube, namespace, name, resticSourceSpec(name, o), o.labels ? { labels: o.labels } : {});
 }
 
+/** A local restic repository (harness/restic.ts), and its removal. */
+export type LocalRepository = Awaited<ReturnType<typeof makeLocalRepository>>;
+
+/**
+ * What one /restic test file makes, and its removal at the end: local repositories, the sources
+ * backed by them, anything else the file registers, and last its namespace. A removal that fails
+ * does not stop the others.
+ */
+export class ResticScratch {
+  readonly #kube: Kube;
+  readonly #namespace: string;
+  readonly #cleanups: Array<() => Promise<void>> = [];
+
+  constructor(kube: Kube, namespace: string) {
+    this.#kube = kube;
+    this.#namespace = namespace;
+  }
+
+  /** A new local repository, removed by cleanup(). */
+  async repository(): Promise<LocalRepository> {
+    const repo = await makeLocalRepository();
+    this.#cleanups.push(repo.cleanup);
+    return repo;
+  }
+
+  /** A source `name` backed up to a new local repository, its Secret `<name>-restic-secret` holding the repository and its password. */
+  async sourceWithRepository(name: string, o: { pvc?: string; labels?: Record<string, string> } = {}): Promise<LocalRepository> {
+    const repo = await this.repository();
+    await createSecret(this.#kube, this.#namespace, `${name}-restic-secret`, { RESTIC_REPOSITORY: repo.target.repository, RESTIC_PASSWORD: repo.target.env['RESTIC_PASSWORD']! });
+    await createSource(this.#kube, this.#namespace, name, o);
+    return repo;
+  }
+
+  /** Something else to undo at the end, before the namespace goes. */
+  onCleanup(fn: () => Promise<void>): void {
+    this.#cleanups.push(fn);
+  }
+
+  async cleanup(): Promise<void> {
+    for (const c of this.#cleanups) await c().catch(() => undefined);
+    await deleteNamespace(this.#kube, this.#namespace);
+  }
+}
+
+/**
+ * The /restic commands with short mover waits (1.5 s, polled every 250 ms), and `hooks.afterPause`,
+ * which a test may set to act the moment --remove-all has paused the source.
+ */
+export function resticTestCommands(deps: Omit<ResticCommandDeps, 'removeAll'> = {}): { commands: CommandSet; hooks: { afterPause?: RemoveAllOptions['afterPause'] } } {
+  const hooks: { afterPause?: RemoveAllOptions['afterPause'] } = {};
+  const commands = commandSet([resticCommands({
+    ...deps,
+    removeAll: { moverStopWaitMs: 1500, moverPollMs: 250, afterPause: (s) => hooks.afterPause?.(s) ?? Promise.resolve() },
+  })]);
+  return { commands, hooks };
+}
+
 /** A pod with the given phase, started two minutes ago (no kubelet runs: the status is written directly). */
 export async function createPod(kube: Kube, namespace: string, name: string, phase: string, labels: Record<string, string> = {}): Promise<void> {
   await createPodWithStatus(kube, namespace, name, labels, { phase, startTime: new Date(Date.now() - 120_000).toISOString() });
+}
+
+/**
+ * An orphaned lock: left by the mover pod `mover` of `source`, whose restic was killed (OOMKilled,
+ * evicted). The pod is there and Failed, which proves the lock dead however young it is. Its id.
+ */
+export async function orphanedLock(kube: Kube, namespace: string, source: string, target: ResticTarget, mover: string): Promise<string> {
+  await createPod(kube, namespace, mover, 'Failed', moverLabels(source));
+  return deadLock(target, { hostname: mover });
 }
 
 /** Records every spec.paused value one source goes through, from a watch (no poll can miss a short pause). */

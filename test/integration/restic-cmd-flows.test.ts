@@ -9,9 +9,6 @@ import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { commandSet } from '../../src/command/dispatch.ts';
-import { resticCommands } from '../../commands/restic/index.ts';
-import type { RemoveAllOptions } from '../../commands/restic/remove-all.ts';
 import { leaseName } from '../../commands/restic/repository-lease.ts';
 import { openRepository } from '../../src/volsync/repository.ts';
 import { REMOVE_ALL_ACTION, VOLSYNC_UNLOCK_ACTION } from '../../commands/restic/actions.ts';
@@ -22,15 +19,15 @@ import type { Reply } from '../../src/reply.ts';
 import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { listLocks, runResticChecked } from '../../src/restic/index.ts';
 import type { ResticTarget } from '../../src/restic/index.ts';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { holdLock, killAllHolders, makeLocalRepository, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
+import { deadLock, holdLock, killAllHolders, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
 import type { HeldLock } from '../harness/restic.ts';
 import { freePort } from '../harness/kube/free-port.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
-import {
-  createNamespace, createPod, createSecret, createSource, getSource, kubeFor, moverLabels, sleep, slackUser, sourceStatus, testBot, uniq, watchPaused,
-} from './restic-cmd-fixtures.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
+import { stopAll } from '../harness/stop-all.ts';
+import { createNamespace, createPod, createSecret, createSource, getSource, moverLabels, orphanedLock, ResticScratch, resticTestCommands, slackUser, sleep, sourceStatus, testBot, uniq, watchPaused } from './restic-cmd-fixtures.ts';
 import type { TestBot } from './restic-cmd-fixtures.ts';
 
 const skip = skipUnlessBuilt('restic') || (await kubeUnavailableReason()) || false;
@@ -59,54 +56,28 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
   let kube: Kube;
   let bot: TestBot;
   const ns = uniq('rcmd');
-  const cleanups: Array<() => Promise<void>> = [];
-  let afterPause: RemoveAllOptions['afterPause'];
-  const commands = commandSet([resticCommands({
-    removeAll: { moverStopWaitMs: 1500, moverPollMs: 250, afterPause: (s) => afterPause?.(s) ?? Promise.resolve() },
-    volsyncFollow: { pollMs: 200, timeoutMs: 30_000 },
-  })]);
+  let scratch: ResticScratch;
+  const { commands, hooks } = resticTestCommands({ volsyncFollow: { pollMs: 200, timeoutMs: 30_000 } });
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = kubeFor(harness.kubeconfigPath);
-    await createNamespace(kube, ns);
+    ({ harness, kube } = await kubeWithNamespaces(ns));
+    scratch = new ResticScratch(kube, ns);
     bot = testBot({ kube, botNamespace: ns, operators: [ALICE.id, BOB.id, CAROL.id], commands });
   });
 
-  after(async () => {
-    await killAllHolders();
-    for (const c of cleanups) await c().catch(() => undefined);
-    await kube?.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    await harness?.stop();
-  });
+  after(() => stopAll(killAllHolders, scratch, harness));
 
   /** A source with its own repository and Secret, and the locks asked for. */
   async function app(name: string, kinds: Array<'stale' | 'orphaned' | 'unknown' | 'live' | 'mover'>, o: { labels?: Record<string, string>; pvc?: string } = {}): Promise<App> {
-    const repo = await makeLocalRepository();
-    cleanups.push(repo.cleanup);
+    const repo = await scratch.sourceWithRepository(name, { ...(o.pvc ? { pvc: o.pvc } : {}), ...(o.labels ? { labels: o.labels } : {}) });
     const password = repo.target.env['RESTIC_PASSWORD']!;
-    await createSecret(kube, ns, `${name}-restic-secret`, { RESTIC_REPOSITORY: repo.target.repository, RESTIC_PASSWORD: password });
-    await createSource(kube, ns, name, { ...(o.pvc ? { pvc: o.pvc } : {}), ...(o.labels ? { labels: o.labels } : {}) });
     const a: App = { name, target: repo.target, dir: repo.dir, password, locks: {} };
-    if (kinds.includes('stale')) {
-      const held = await holdLock(repo.target);
-      await held.kill9();
-      a.locks.stale = held.lock.id;
-    }
-    if (kinds.includes('orphaned')) {
-      // A mover whose restic was killed (OOMKilled, evicted): its pod is there and Failed, which
-      // proves the lock dead however young it is.
-      await createPod(kube, ns, `volsync-src-${name}-gone1`, 'Failed', moverLabels(name));
-      const held = await holdLock(repo.target, { hostname: `volsync-src-${name}-gone1` });
-      await held.kill9();
-      a.locks.orphaned = held.lock.id;
-    }
+    if (kinds.includes('stale')) a.locks.stale = await deadLock(repo.target);
+    if (kinds.includes('orphaned')) a.locks.orphaned = await orphanedLock(kube, ns, name, repo.target, `volsync-src-${name}-gone1`);
     if (kinds.includes('unknown')) {
       // Seconds old, made as a restore mover that is no pod here: not provably dead.
       a.unknownHost = `${uniq(`volsync-dst-${name}-elsewhere`)}`;
-      const held = await holdLock(repo.target, { hostname: a.unknownHost });
-      await held.kill9();
-      a.locks.unknown = held.lock.id;
+      a.locks.unknown = await deadLock(repo.target, { hostname: a.unknownHost });
     }
     if (kinds.includes('live')) {
       await createPod(kube, ns, `${name}-shell`, 'Running');
@@ -290,7 +261,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     const c = confirmation(await bot.run(`/restic unlock ${ns} delta --remove-all`, ALICE));
     const moved = `${delta.target.repository}-moved`;
     let pausedDuringWork: unknown;
-    afterPause = async () => {
+    hooks.afterPause = async () => {
       pausedDuringWork = (await getSource(kube, ns, 'delta')).spec.paused;
       await rename(delta.target.repository, moved);
     };
@@ -300,7 +271,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
       out = bot.text(await bot.click(REMOVE_ALL_ACTION, c.token, ALICE));
       await sleep(500);
     } finally {
-      afterPause = undefined;
+      hooks.afterPause = undefined;
       watch.stop();
       await rename(moved, delta.target.repository);
     }
@@ -318,7 +289,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
   test('resuming fails: said loudly, with the exact kubectl command', async () => {
     await app('epsilon', ['orphaned']);
     const c = confirmation(await bot.run(`/restic unlock ${ns} epsilon --remove-all`, ALICE));
-    afterPause = async () => {
+    hooks.afterPause = async () => {
       // Gone while paused: the resume has nothing to patch.
       await kube.custom.deleteNamespacedCustomObject({ group: 'volsync.backube', version: 'v1alpha1', plural: 'replicationsources', namespace: ns, name: 'epsilon' });
     };
@@ -326,7 +297,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     try {
       r = await bot.click(REMOVE_ALL_ACTION, c.token, ALICE);
     } finally {
-      afterPause = undefined;
+      hooks.afterPause = undefined;
     }
     const out = bot.text(r);
     assert.match(out, /rcmd-[0-9a-f]+\/epsilon is still PAUSED: resuming it failed \(Cannot resume ReplicationSource/);
@@ -403,7 +374,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     // Meanwhile the restore that holds it shows up, running in another namespace.
     const other = uniq('rcmd-other');
     await createNamespace(kube, other);
-    cleanups.push(async () => {
+    scratch.onCleanup(async () => {
       await kube.core.deleteNamespacedPod({ namespace: other, name: host });
       await kube.core.deleteNamespace({ name: other });
     });
@@ -451,8 +422,7 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     });
 
     test('wrong password', async () => {
-      const repo = await makeLocalRepository();
-      cleanups.push(repo.cleanup);
+      const repo = await scratch.repository();
       secrets.push('definitely-not-the-password', repo.target.repository);
       await createSecret(kube, ns, 'wrongpw-restic-secret', { RESTIC_REPOSITORY: repo.target.repository, RESTIC_PASSWORD: 'definitely-not-the-password' });
       await createSource(kube, ns, 'wrongpw');

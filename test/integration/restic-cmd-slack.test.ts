@@ -6,21 +6,21 @@
  * repository working afterwards. No secret value reaches Slack or the bot's log.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kube } from '../../src/kube/client.ts';
 import { listLocks, runResticChecked } from '../../src/restic/index.ts';
 import type { ResticTarget } from '../../src/restic/index.ts';
-import { runTerminalProcess, startHttpBot } from '../harness/bot-process.ts';
+import { runTerminalProcess, startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
+import { kubeWithNamespaces } from '../harness/kube-objects.ts';
+import { stopAll } from '../harness/stop-all.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
-import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
+import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
-import { holdLock, killAllHolders, makeLocalRepository, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
+import { deadLock, holdLock, killAllHolders, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
+import { blockText } from '../harness/slack/message-content.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
-import { createNamespace, createPod, createSecret, createSource, getSource, kubeFor, moverLabels, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
+import { createPod, getSource, orphanedLock, ResticScratch, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
 
 const skip = skipUnlessBuilt('restic') || (await kubeUnavailableReason()) || false;
 const bin = resticBinary() ?? 'restic';
@@ -31,17 +31,6 @@ const VIEWER = 'U0VIEWERS1';
 const CHANNEL = 'C0RESTIC01';
 const SECRETS = { botToken: 'xoxb-3000000001-3000000002-resticbottoken', signingSecret: 'restic-cmd-test-signing-secret-77c1' };
 
-/** The mrkdwn of rendered blocks, as one string. */
-function blockText(blocks: unknown): string {
-  const out: string[] = [];
-  for (const b of (blocks as Array<Record<string, any>>) ?? []) {
-    if (b.text?.text) out.push(b.text.text);
-    for (const f of b.fields ?? []) out.push(f.text);
-    for (const e of b.elements ?? []) if (typeof e.text === 'string') out.push(e.text);
-    for (const e of b.elements ?? []) if (typeof e.text?.text === 'string') out.push(e.text.text);
-  }
-  return out.join('\n');
-}
 
 describe('/restic through Slack: the real bot, a real API server, real restic', { skip, timeout: 600_000 }, () => {
   let harness: KubeHarness;
@@ -51,53 +40,35 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
   const ns = uniq('rslack');
   const PLEX_MOVER = uniq('volsync-src-plex');
   const secretValues: string[] = [];
-  const cleanups: Array<() => Promise<void>> = [];
+  let scratch: ResticScratch;
   let plex: ResticTarget;
   const locks: Record<string, string> = {};
 
   async function repoFor(name: string): Promise<ResticTarget> {
-    const repo = await makeLocalRepository();
-    cleanups.push(repo.cleanup);
+    const repo = await scratch.sourceWithRepository(name);
     secretValues.push(repo.target.repository, repo.target.env['RESTIC_PASSWORD']!);
-    await createSecret(kube, ns, `${name}-restic-secret`, { RESTIC_REPOSITORY: repo.target.repository, RESTIC_PASSWORD: repo.target.env['RESTIC_PASSWORD']! });
-    await createSource(kube, ns, name);
     return repo.target;
   }
 
   before(async () => {
-    harness = await kubeForTests();
-    kube = kubeFor(harness.kubeconfigPath);
-    await createNamespace(kube, ns);
+    ({ harness, kube } = await kubeWithNamespaces(ns));
+    scratch = new ResticScratch(kube, ns);
     plex = await repoFor('plex');
-    const stale = await holdLock(plex);
-    await stale.kill9();
-    locks['stale'] = stale.lock.id;
+    locks['stale'] = await deadLock(plex);
     // A mover whose restic was killed: its pod Failed, which proves the lock dead. Its name is unique
     // per run: the verdicts see mover pods cluster-wide, and other tests on the shared API server
     // run movers named like the runbook's (volsync-src-plex-nzlv6).
-    await createPod(kube, ns, PLEX_MOVER, 'Failed', moverLabels('plex'));
-    const orphaned = await holdLock(plex, { hostname: PLEX_MOVER });
-    await orphaned.kill9();
-    locks['orphaned'] = orphaned.lock.id;
+    locks['orphaned'] = await orphanedLock(kube, ns, 'plex', plex, PLEX_MOVER);
     await createPod(kube, ns, 'restic-shell', 'Running');
     const live = await holdLock(plex, { hostname: 'restic-shell' });
     locks['live'] = live.lock.id;
 
-    const dir = mkdtempSync(join(tmpdir(), 'bb-restic-slack-'));
-    const config = join(dir, 'backup-bot.yaml');
-    writeFileSync(config, `slack:\n  operators:\n    users: [${ALICE}, ${BOB}]\nrestic:\n  confirmTimeoutMinutes: 5\n`);
+    const config = writeBotConfig('restic-slack', { slack: { operators: { users: [ALICE, BOB] } }, restic: { confirmTimeoutMinutes: 5 } });
     slack = await startSlackStandIn({ ...SECRETS, users: [{ id: ALICE, name: 'alice' }, { id: BOB, name: 'bob' }, { id: VIEWER, name: 'victor' }] });
     bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: ns, RESTIC_BIN: bin });
   }, { timeout: 300_000 });
 
-  after(async () => {
-    await killAllHolders();
-    await bot?.stop();
-    await slack?.close();
-    for (const c of cleanups) await c().catch(() => undefined);
-    await kube?.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    await harness?.stop();
-  });
+  after(() => stopAll(killAllHolders, bot, slack, scratch, harness));
 
   /** A slash command's ephemeral answer (through response_url). */
   async function ephemeral(text: string, user: string): Promise<Record<string, any>> {
@@ -179,10 +150,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
 
   test('an altered confirmation is refused; a plain unlock is reported in the channel', async () => {
     const target = await repoFor('sonarr');
-    const mover = uniq('volsync-src-sonarr');
-    await createPod(kube, ns, mover, 'Failed', moverLabels('sonarr'));
-    const dead = await holdLock(target, { hostname: mover });
-    await dead.kill9();
+    await orphanedLock(kube, ns, 'sonarr', target, uniq('volsync-src-sonarr'));
     const before = slack.messages(CHANNEL).length;
     await slack.sendSlashCommandHttp({ command: '/restic', text: `unlock ${ns} sonarr --remove-all`, user_id: ALICE, channel_id: CHANNEL });
     const msg = await slack.waitFor(() => slack.messages(CHANNEL).slice(before).find((m) => /sonarr/.test(JSON.stringify(m.blocks)) && /Remove all locks/.test(JSON.stringify(m.blocks))), 60_000, 'the evidence');
@@ -216,10 +184,7 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
 
   test('piped terminal: --remove-all is refused, never assumed confirmed', async () => {
     const target = await repoFor('lidarr');
-    const mover = uniq('volsync-src-lidarr');
-    await createPod(kube, ns, mover, 'Failed', moverLabels('lidarr'));
-    const dead = await holdLock(target, { hostname: mover });
-    await dead.kill9();
+    await orphanedLock(kube, ns, 'lidarr', target, uniq('volsync-src-lidarr'));
     const run = await runTerminalProcess(`/restic unlock ${ns} lidarr --remove-all\n`, { KUBECONFIG: harness.kubeconfigPath, RESTIC_BIN: bin }, 120_000);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Remove ALL locks\? · rslack-[0-9a-f]+\/lidarr/);

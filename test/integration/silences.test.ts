@@ -8,6 +8,7 @@ import type { GettableAlert } from "../../src/alerts/alertmanager-types.ts";
 import { webhookPayloadSchema } from "../../src/alerts/alertmanager-types.ts";
 import { AlertmanagerError, SilencesClient, matchersForAlert } from "../../src/alerts/silences.ts";
 import { alertmanagerSkipReason, startAlertmanager, type RunningAlertmanager } from "../harness/alertmanager.ts";
+import { stopAll } from "../harness/stop-all.ts";
 
 const skip = alertmanagerSkipReason();
 const HOUR = 3600_000;
@@ -51,9 +52,7 @@ describe("SilencesClient against a real Alertmanager", { skip }, () => {
     am = await startAlertmanager();
     client = am.silences();
   });
-  after(async () => {
-    await am?.stop();
-  });
+  after(() => stopAll(am));
 
   it("silences a firing alert by its own labels, finds it by marker, and un-silences it on expire", async () => {
     const alert = crashAlert("plex-5d8c7b9f6d-abcde");

@@ -8,6 +8,7 @@ import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-
 import type { SlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import { runTerminalProcess, startBotProcess, startHttpBot } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
+import { stopAll } from '../harness/stop-all.ts';
 
 const SECRETS = {
   botToken: 'xoxb-test-transport-bot-token',
@@ -26,10 +27,7 @@ describe('HTTP mode', () => {
     slack = await startSlackStandIn(SECRETS);
     bot = await startHttpBot(slack);
   });
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, slack));
 
   test('health and readiness answer on the same listener', async () => {
     assert.equal((await fetch(`${bot.url}/healthz`)).status, 200);
@@ -118,10 +116,7 @@ describe('Socket Mode', () => {
     bot = await startBotProcess({ SLACK_BOT_TOKEN: SECRETS.botToken, SLACK_APP_TOKEN: SECRETS.appToken, SLACK_API_URL: slack.apiUrl });
     await slack.waitForConnections(1, 15_000);
   });
-  after(async () => {
-    await bot?.stop();
-    await slack?.close();
-  });
+  after(() => stopAll(bot, slack));
 
   test('apps.connections.open went to SLACK_API_URL with the app token', () => {
     const calls = slack.calls('apps.connections.open');

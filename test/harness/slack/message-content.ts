@@ -73,3 +73,18 @@ export function stringParam(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   return String(value);
 }
+
+/**
+ * The mrkdwn a reader sees in rendered blocks, as one string (no JSON escaping to fight in
+ * regexes): section text and fields, and the text of context and action elements.
+ */
+export function blockText(blocks: unknown): string {
+  const out: string[] = [];
+  for (const b of (blocks as Array<Record<string, any>>) ?? []) {
+    if (b.text?.text) out.push(b.text.text);
+    for (const f of b.fields ?? []) out.push(f.text);
+    for (const e of b.elements ?? []) if (typeof e.text === 'string') out.push(e.text);
+    for (const e of b.elements ?? []) if (typeof e.text?.text === 'string') out.push(e.text.text);
+  }
+  return out.join('\n');
+}
