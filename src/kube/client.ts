@@ -15,9 +15,6 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
-import type { Cluster } from '@kubernetes/client-node';
-import type { AgentOptions } from 'node:https';
 import { readFileSync } from 'node:fs';
 
 export const VOLSYNC = { group: 'volsync.backube', version: 'v1alpha1', sources: 'replicationsources', destinations: 'replicationdestinations' } as const;
@@ -40,30 +37,7 @@ export interface Kube {
   apiext: ApiextensionsV1Api;
 }
 
-/**
- * client-node builds a new undici Agent (a connection pool of its own, with its own TLS set-up)
- * for every request it authenticates, so each watch, list and lease renewal paid for a pool and a
- * fresh TLS connection, and every open watch kept one alive (~0.1 MB of heap each). Requests with
- * the same TLS and proxy options share one Agent instead, as client-go shares one transport; new
- * options (a rotated client certificate) get a new Agent.
- */
-const sharing = new WeakSet<KubeConfig>();
-function shareDispatchers(kc: KubeConfig): void {
-  type Create = (cluster: Cluster | null, agentOptions: AgentOptions) => unknown;
-  const target = kc as unknown as { createDispatcher?: Create };
-  if (sharing.has(kc) || typeof target.createDispatcher !== 'function') return;
-  sharing.add(kc);
-  const create = target.createDispatcher.bind(kc);
-  let shared: { key: string; dispatcher: unknown } | undefined;
-  target.createDispatcher = (cluster, agentOptions) => {
-    const key = createHash('sha256').update(JSON.stringify(kc.createDispatcherOptions(cluster, agentOptions))).digest('hex');
-    if (shared?.key !== key) shared = { key, dispatcher: create(cluster, agentOptions) };
-    return shared.dispatcher;
-  };
-}
-
 export function kubeFromConfig(kc: KubeConfig): Kube {
-  shareDispatchers(kc);
   return {
     kc,
     server: kc.getCurrentCluster()?.server ?? 'unknown',
