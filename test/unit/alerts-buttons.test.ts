@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import nock from 'nock';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { ButtonSigner, epochSeconds } from '../../src/alerts/button-values.ts';
 import { Diagnoser, SILENCE_ACTION, UNSILENCE_ACTION, windowForSilence } from '../../src/alerts/diagnoser.ts';
@@ -86,9 +88,29 @@ describe('silence button clicks', () => {
   } as unknown as Services;
   const ctx = (user: string): CommandContext => ({ actor: { id: user, name: 'olive', via: 'slack' }, channel: 'C0ALERTS1', services, now: () => now, notify: async () => {} });
   // Through the framework, as a click arrives: it does the operator check the buttons declare.
-  const commands = commandSet([], silenceActions({ silences: new SilencesClient({ baseUrl: AM }), signer }));
-  const click = (actionId: string, value: string, user = 'U0OLIVE01') =>
-    dispatchAction(commands, { actionId, value, actor: { id: user, via: 'slack' }, channel: 'C0ALERTS1', messageTs: '2.0', threadTs: '1.0' }, ctx(user));
+  const buttonsFor = (silences: SilencesClient) => commandSet([], silenceActions({ silences, signer }));
+  const commands = buttonsFor(new SilencesClient({ baseUrl: AM }));
+  /**
+   * A real HTTP server that answers the look-up (or not) and never answers the POST, and buttons
+   * that wait 100 ms for it: the "no answer" paths without waiting 10 s (nock's delay trips an
+   * assertion inside undici when the request is aborted).
+   */
+  async function silentAlertmanager(answerLookup: boolean): Promise<{ buttons: ReturnType<typeof buttonsFor>; posts: () => number; close: () => Promise<void> }> {
+    let posts = 0;
+    const server = createServer((req, res) => {
+      if (req.method === 'POST') posts += 1;
+      else if (answerLookup) res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      buttons: buttonsFor(new SilencesClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 100 })),
+      posts: () => posts,
+      close: () => { server.closeAllConnections(); return new Promise((resolve) => server.close(() => resolve())); },
+    };
+  }
+  const click = (actionId: string, value: string, user = 'U0OLIVE01', via = commands) =>
+    dispatchAction(via, { actionId, value, actor: { id: user, via: 'slack' }, channel: 'C0ALERTS1', messageTs: '2.0', threadTs: '1.0' }, ctx(user));
 
   it('a non-operator is refused before anything reaches Alertmanager', async () => {
     const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 }), 'U0NORA001');
@@ -134,6 +156,25 @@ describe('silence button clicks', () => {
     nock(AM).get('/api/v2/silences').reply(500, 'boom');
     const r = await click(SILENCE_ACTION, signer.encode({ k: '4h', l: LABELS, x: epochSeconds(now) + 60 }));
     assert.match(r.ephemeral!.text, /Could not silence/);
+    assert.match(r.ephemeral!.text, /Nothing was silenced\.$/);
+    assert.equal(audits.at(-1)!.outcome, 'failed');
+  });
+
+  it('no answer to the look-up, so nothing was sent: nothing was silenced, click again once Alertmanager is back', async () => {
+    const am = await silentAlertmanager(false);
+    const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 }), 'U0OLIVE01', am.buttons).finally(am.close);
+    assert.equal(am.posts(), 0);
+    assert.match(r.ephemeral!.text, /did not answer GET \/api\/v2\/silences within 100 ms/);
+    assert.match(r.ephemeral!.text, /Nothing was silenced: click the button again once Alertmanager is back\.$/);
+    assert.equal(audits.at(-1)!.outcome, 'failed');
+  });
+
+  it('no answer after the silence was sent: it may exist, so the reply says where to look instead of "nothing was silenced"', async () => {
+    const am = await silentAlertmanager(true);
+    const r = await click(SILENCE_ACTION, signer.encode({ k: '1h', l: LABELS, x: epochSeconds(now) + 60 }), 'U0OLIVE01', am.buttons).finally(am.close);
+    assert.equal(am.posts(), 1, 'the silence was sent');
+    assert.doesNotMatch(r.ephemeral!.text, /Nothing was silenced/);
+    assert.match(r.ephemeral!.text, /did not answer POST \/api\/v2\/silences within 100 ms.* may have made it .*look for it in Alertmanager's silences, and click the button again if it is not there\.$/);
     assert.equal(audits.at(-1)!.outcome, 'failed');
   });
 });
