@@ -11,6 +11,7 @@ import type { BotProcess } from '../harness/bot-process.ts';
 import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { freePort } from '../harness/kube/free-port.ts';
+import { buttonLabelled } from '../harness/slack/payloads.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
@@ -54,12 +55,6 @@ function crashAlert(pod: string, opts: { namespace?: string; resolved?: boolean 
   };
 }
 
-function buttonOn(m: StoredMessage, label: string): string {
-  for (const b of (m.blocks ?? []) as Array<{ type: string; elements?: Array<{ type: string; action_id: string; text?: { text: string } }> }>) {
-    for (const e of b.elements ?? []) if (e.type === 'button' && e.text?.text.startsWith(label)) return e.action_id;
-  }
-  throw new Error(`no button "${label}" on message ${m.ts}: ${JSON.stringify(m.blocks)}`);
-}
 
 const body = (m: StoredMessage) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}\n${JSON.stringify(m.attachments ?? [])}`;
 const latest = (m: StoredMessage) => {
@@ -145,7 +140,7 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
 
   test('a non-operator click on a silence button is refused, and no silence is made', async () => {
     const diag = threadOf().find((m) => /api-7c9d8f6b5-aaaaa/.test(body(m)))!;
-    const sent = await slack.sendInteractionHttp({ blockAction: { action_id: buttonOn(diag, 'Silence 4 h'), message: diag, user_id: OTHER, channel_id: CHANNEL } });
+    const sent = await slack.sendInteractionHttp({ blockAction: { action_id: buttonLabelled(diag, 'Silence 4 h').actionId, message: diag, user_id: OTHER, channel_id: CHANNEL } });
     assert.equal(sent.status, 200);
     const res = await slack.waitFor(() => slack.responses(sent.responseUrlId).find((r) => r.via === 'response_url'), 10_000, 'the refusal');
     assert.match(JSON.stringify(res.body), /Only operators can do that/);
@@ -156,7 +151,7 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
   test('an operator\'s "Silence 1 h" makes an Alertmanager silence scoped to the alert\'s labels that mutes it, linked in the thread', async () => {
     const diag = threadOf().find((m) => /api-7c9d8f6b5-aaaaa/.test(body(m)))!;
     const before = threadOf().length;
-    const sent = await slack.sendInteractionHttp({ blockAction: { action_id: buttonOn(diag, 'Silence 1 h'), message: diag, user_id: OPERATOR, channel_id: CHANNEL } });
+    const sent = await slack.sendInteractionHttp({ blockAction: { action_id: buttonLabelled(diag, 'Silence 1 h').actionId, message: diag, user_id: OPERATOR, channel_id: CHANNEL } });
     assert.equal(sent.status, 200);
     const note = await slack.waitFor(() => threadOf().slice(before).find((m) => /silenced/i.test(m.text)), 10_000, 'the silence note in the thread');
     const [silence] = await am.silences().list({ activeOnly: true });
@@ -177,7 +172,7 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
     await bot.waitForLine(/"audit":true.*"action":"alerts silence".*"outcome":"succeeded"/);
 
     // Unsilence expires it, and the note loses its button.
-    const again = await slack.sendInteractionHttp({ blockAction: { action_id: buttonOn(note, 'Unsilence'), message: note, user_id: OPERATOR, channel_id: CHANNEL } });
+    const again = await slack.sendInteractionHttp({ blockAction: { action_id: buttonLabelled(note, 'Unsilence').actionId, message: note, user_id: OPERATOR, channel_id: CHANNEL } });
     assert.equal(again.status, 200);
     await slack.waitFor(async () => (await am.silences().get(silence.id)).status.state === 'expired', 10_000, 'the silence expired');
     await slack.waitFor(() => /lifted the silence/.test(latest(slack.message(CHANNEL, note.ts)!)), 10_000, 'the note replaced');
@@ -185,7 +180,7 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
 
   test('a late click is refused: the buttons carry a signed expiry', async () => {
     const diag = threadOf().find((m) => /api-7c9d8f6b5-aaaaa/.test(body(m)))!;
-    const id = buttonOn(diag, 'Silence 4 h');
+    const id = buttonLabelled(diag, 'Silence 4 h').actionId;
     const original = ((diag.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((e) => e.action_id === id))!.value;
     // Moving the expiry breaks the signature; that is as far as a forged value gets.
     const [payload, mac] = original.split('.');

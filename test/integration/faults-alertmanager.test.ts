@@ -18,6 +18,7 @@ import { startHttpBot } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 import { freePort } from '../harness/kube/free-port.ts';
 import { noteSecrets } from '../harness/secrets-scan.ts';
+import { buttonLabelled } from '../harness/slack/payloads.ts';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
 import { WINDOW_MARKER_PREFIX } from '../../src/backup-window/window-silence.ts';
@@ -39,13 +40,6 @@ const loggedAt = (line: string) => new Date((JSON.parse(line) as { time: string 
 const everything = (m: StoredMessage) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The value-carrying element labelled `label` on a message (the stand-in refuses clicks on buttons that are not there). */
-function labelled(m: StoredMessage, label: string): string {
-  const elements = (m.blocks ?? []).flatMap((b) => (b as { elements?: unknown[] }).elements ?? []) as Array<{ action_id?: string; text?: { text?: string } }>;
-  const found = elements.find((e) => e.text?.text?.startsWith(label));
-  assert.ok(found?.action_id, `a "${label}" button on ${m.ts}`);
-  return found.action_id;
-}
 
 describe('Alertmanager down while a window silence and a silence button are due (real Alertmanager, bot, Slack stand-in)', { skip }, () => {
   let slack: SlackStandIn;
@@ -94,7 +88,7 @@ describe('Alertmanager down while a window silence and a silence button are due 
     // 1. The operator clicks "Silence 1 h" while Alertmanager is down.
     const diagnosis = thread().find((m) => /Silence 1 h/.test(everything(m)))!;
     const threadBefore = thread().length;
-    const click = await slack.sendInteractionHttp({ blockAction: { action_id: labelled(diagnosis, 'Silence 1 h'), message: diagnosis, user_id: OPERATOR, channel_id: CHANNEL } });
+    const click = await slack.sendInteractionHttp({ blockAction: { action_id: buttonLabelled(diagnosis, 'Silence 1 h').actionId, message: diagnosis, user_id: OPERATOR, channel_id: CHANNEL } });
     assert.equal(click.status, 200, 'the click is acknowledged');
     const answer = await slack.waitFor(() => slack.responses(click.responseUrlId).find((r) => r.via === 'response_url'), 20_000, 'the answer to the click');
     figures.clickAnswered = true;
@@ -134,7 +128,7 @@ describe('Alertmanager down while a window silence and a silence button are due 
     // 4. A click after the return makes one silence; a second click reuses it.
     const threadAfter = thread().length;
     for (let i = 0; i < 2; i++) {
-      const again = await slack.sendInteractionHttp({ blockAction: { action_id: labelled(diagnosis, 'Silence 1 h'), message: diagnosis, user_id: OPERATOR, channel_id: CHANNEL } });
+      const again = await slack.sendInteractionHttp({ blockAction: { action_id: buttonLabelled(diagnosis, 'Silence 1 h').actionId, message: diagnosis, user_id: OPERATOR, channel_id: CHANNEL } });
       assert.equal(again.status, 200);
       if (i === 0) await slack.waitFor(() => thread().slice(threadAfter).find((m) => /silenced/i.test(m.text)), 20_000, 'the silence note in the thread');
       else await slack.waitFor(() => slack.responses(again.responseUrlId).find((r) => r.via === 'response_url' && /already silenced/i.test(JSON.stringify(r.body))), 20_000, 'the second click answered "already silenced"');

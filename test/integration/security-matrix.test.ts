@@ -30,7 +30,7 @@ import { kubeForTests, kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { deadLock, holdLock, killAllHolders, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
 import { stopAll } from '../harness/stop-all.ts';
-import { findAction } from '../harness/slack/payloads.ts';
+import { buttonLabelled, findAction } from '../harness/slack/payloads.ts';
 import { startSlackStandIn } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
 import type { HttpAck } from '../harness/slack/http-driver.ts';
@@ -218,12 +218,6 @@ describe('security matrix: every mutating path × every refusal, on the real com
     alertPods[pod] = diag;
     return diag;
   }
-  function silenceButton(m: StoredMessage, label: RegExp): { actionId: string; value: string } {
-    for (const b of (m.blocks ?? []) as Array<{ elements?: Array<{ type: string; action_id: string; value: string; text?: { text: string } }> }>) {
-      for (const e of b.elements ?? []) if (e.type === 'button' && label.test(e.text?.text ?? '')) return { actionId: e.action_id, value: e.value };
-    }
-    throw new Error(`no button ${label} on ${m.ts}: ${JSON.stringify(m.blocks)}`);
-  }
   const decode = (value: string) => JSON.parse(Buffer.from(value.split('.')[0]!, 'base64url').toString()) as Record<string, any>;
 
   /** A note with an Unsilence button: an operator silences a second alert for real (set-up, made once). */
@@ -231,7 +225,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
   async function silencedNote(): Promise<StoredMessage> {
     if (unsilenceNote) return unsilenceNote;
     const diag = await diagnosisFor('web-5c6d7e8f9-uuuuu');
-    const b = silenceButton(diag, /^Silence 1 h/);
+    const b = buttonLabelled(diag, /^Silence 1 h/);
     await click(b.actionId, diag, ALICE);
     unsilenceNote = await slack.waitFor(() => slack.threadReplies(CHANNEL, diag.thread_ts!).find((m) => findAction(m.blocks as unknown[], 'bb:alerts:unsilence')), 20_000, 'the silenced note');
     return unsilenceNote;
@@ -344,7 +338,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
       'confirmation for another target': cell(async () => {
         // A silence button's signed value (another alert's) on the Unsilence button.
         const diag = await diagnosisFor('api-1a2b3c4d5-sssss');
-        return { n: await silencedNote(), value: silenceButton(diag, /^Silence 1 h/).value };
+        return { n: await silencedNote(), value: buttonLabelled(diag, /^Silence 1 h/).value };
       }, async ({ n, value }) => ({ shown: /not one this bot made/, ack: await click('bb:alerts:unsilence', n, ALICE, { value }) })),
     },
     'VolSync unlock button': {
@@ -383,7 +377,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
 
   function silenceCells(p: Path, label: RegExp): Record<Refusal, Cell> {
     const pod = 'kube-scheduler-node-a';
-    const button = async () => { const d = await diagnosisFor(pod); return { d, b: silenceButton(d, label) }; };
+    const button = async () => { const d = await diagnosisFor(pod); return { d, b: buttonLabelled(d, label) }; };
     return {
       'non-operator': cell(button, async ({ d, b }) => ({ shown: only, ack: remember(p, await click(b.actionId, d, VIEWER)) })),
       'wrong channel': cell(button, async ({ d, b }) => ({ shown: channelOnly, ack: await click(b.actionId, d, ALICE, { channel: ELSEWHERE }) })),

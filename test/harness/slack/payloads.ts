@@ -80,6 +80,22 @@ export function findAction(blocks: unknown[] | undefined, actionId: string): Fou
   return undefined;
 }
 
+/**
+ * The button a user sees labelled `label` (a string: the label's start) on a message: its
+ * action_id and value, as a test clicks it. Throws, showing the blocks, when there is none.
+ */
+export function buttonLabelled(m: { ts?: string; blocks?: unknown[] }, label: string | RegExp): { actionId: string; value: string } {
+  const shown = (text: string) => (typeof label === 'string' ? text.startsWith(label) : label.test(text));
+  for (const b of m.blocks ?? []) {
+    if (!isObject(b) || !Array.isArray(b['elements'])) continue;
+    for (const e of b['elements']) {
+      const text = isObject(e) && isObject(e['text']) ? e['text']['text'] : undefined;
+      if (isObject(e) && e['type'] === 'button' && typeof text === 'string' && shown(text)) return { actionId: String(e['action_id']), value: String(e['value']) };
+    }
+  }
+  throw new Error(`no button ${String(label)} on message ${m.ts}: ${JSON.stringify(m.blocks)}`);
+}
+
 export function blockActionPayload(ws: Workspace, o: BlockActionOptions, responseUrl: string, triggerId: string): Record<string, unknown> {
   const userId = o.user_id ?? defaultUserId(ws);
   const channelId = o.channel_id ?? (o.message !== undefined && 'channel' in o.message ? o.message.channel : defaultChannelId(ws));
