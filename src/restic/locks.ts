@@ -84,10 +84,15 @@ export async function listLocks(target: ResticTarget, opts: ListLocksOptions = {
 
 /**
  * `restic cat lock` for each ID, oldest lock first. A lock that is gone by the time we read it is
- * left out: a restic that finished (or refreshed its lock) between list and cat deletes the file.
+ * left out: a restic that finished between list and cat deleted the file. One that refreshed its
+ * lock meanwhile wrote it under a new ID, which is read instead.
  * A lock that is still listed but cannot be read is an error.
  */
 export async function readLocks(target: ResticTarget, ids: readonly string[], opts: ListLocksOptions = {}): Promise<ResticLock[]> {
+  return readLocksOnce(target, ids, opts, true);
+}
+
+async function readLocksOnce(target: ResticTarget, ids: readonly string[], opts: ListLocksOptions, followRefresh: boolean): Promise<ResticLock[]> {
   const { concurrency = 4, ...runOpts } = opts;
   const read = await mapLimit(ids, concurrency, async (id) => {
     const result = await runRestic(target, ['cat', 'lock', id, '--no-lock'], runOpts);
@@ -111,6 +116,11 @@ export async function readLocks(target: ResticTarget, ids: readonly string[], op
         }) ?? new Error(`could not read lock ${entry.id.slice(0, 8)}`)
       );
     }
+    // A running restic refreshes its lock by writing it under a new ID, then deleting the old one:
+    // the old ID vanished, the new one is in this second list. Read those once, or a live lock
+    // being refreshed would be missing from the answer.
+    const appeared = [...stillListed].filter((id) => !ids.includes(id));
+    if (followRefresh && appeared.length > 0) locks.push(...(await readLocksOnce(target, appeared, opts, false)));
   }
   return locks.sort((a, b) => a.time.getTime() - b.time.getTime() || a.id.localeCompare(b.id));
 }

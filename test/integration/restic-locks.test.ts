@@ -162,6 +162,18 @@ describe('restic locks against a real repository', { skip, timeout: 60_000 }, ()
     }
   });
 
+  it('a lock refreshed between list and cat (old ID gone, new ID listed) is read under its new ID', async () => {
+    // As restic refreshes a live lock: the ID listed first is gone, the lock now has another one.
+    const live = await holdLock(target);
+    try {
+      const read = await readLocks(target, ['d'.repeat(64)], { bin });
+      assert.deepEqual(read.map((l) => l.id), [live.lock.id]);
+    } finally {
+      await live.kill9();
+      await runResticChecked(target, ['unlock', '--remove-all'], { bin });
+    }
+  });
+
   it('a wrong password is exit 12, and the password appears nowhere', async () => {
     const password = 'Wr0ng-pässword/with+specials';
     const wrong: ResticTarget = { ...target, env: { ...target.env, RESTIC_PASSWORD: password } };
