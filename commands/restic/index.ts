@@ -44,6 +44,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         verb: 'locks',
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
         nameArg: 'app',
+        button: true,
         run: async (ctx, namespace, app) => (await locks()).resticLocks(ctx, namespace, app),
       }),
       objectVerb({
@@ -52,6 +53,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         nameArg: 'app',
         flags: [{ name: 'remove-all', help: 'remove every lock, after showing the evidence and an operator\'s confirmation (a second operator when a lock is live)' }],
         mutating: true,
+        button: true,
         run: async (ctx, namespace, app, cmd) =>
           cmd.flags.has('remove-all')
             ? (await removeAll()).requestRemoveAll(ctx, namespace, app)
