@@ -43,7 +43,7 @@ export function commandButtonAction(set: () => CommandSet): ActionSpec {
       }
       const r = await dispatch(set(), command, text, ctx);
       // What others should see (an unlock's result, a confirmation a second operator answers) goes into the message's thread.
-      return r.visibility === 'channel' ? { thread: [r] } : { ephemeral: r };
+      return r.visibility === 'channel' ? { thread: [r, ...(r.followUps ?? [])] } : { ephemeral: r };
     },
   };
 }

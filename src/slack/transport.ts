@@ -158,6 +158,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
         const r = await dispatch(opts.commands, command.command, text, ctx);
         if (r.tone === 'error') outcome = 'error';
         threadTs = await deliver(r, channel, respond);
+        for (const part of r.followUps ?? []) await ctx.notify(part);
       } catch (err) {
         outcome = 'failed';
         log.error({ err, command: command.command }, 'could not deliver a command reply');

@@ -6,6 +6,9 @@
  * repository working afterwards. No secret value reaches Slack or the bot's log.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kube } from '../../src/kube/client.ts';
 import { listLocks, runResticChecked } from '../../src/restic/index.ts';
@@ -205,6 +208,21 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
     assert.equal((await listLocks(target, { bin })).length, 1, 'asking removes nothing');
     await slack.sendInteractionHttp({ blockAction: { action_id: 'bb:restic:remove-all-cancel', message: ask, user_id: ALICE, channel_id: CHANNEL } });
     await slack.waitFor(() => /Cancelled/.test(slack.message(CHANNEL, ask.ts)?.text ?? ''), 15_000, 'the cancellation');
+  });
+
+  test('/restic snapshots --all: one channel message, the older snapshots as pages in its thread', async () => {
+    const target = await repoFor('readarr');
+    const data = await mkdtemp(join(tmpdir(), 'bb-readarr-'));
+    scratch.onCleanup(() => rm(data, { recursive: true, force: true }));
+    await writeFile(join(data, 'db.sql'), 'dump\n');
+    for (let i = 0; i < 11; i++) await runResticChecked(target, ['backup', '--host', 'volsync-src-readarr-x1', data], { bin });
+    const before = slack.messages(CHANNEL).length;
+    await slack.sendSlashCommandHttp({ command: '/restic', text: `snapshots ${ns} readarr --all`, user_id: VIEWER, channel_id: CHANNEL });
+    const parent = await slack.waitFor(() => slack.messages(CHANNEL).slice(before).find((m) => /12 snapshots in the repository of `rslack-[0-9a-f]+\/readarr`/.test(blockText(m.blocks))), 60_000, 'the listing in the channel');
+    assert.deepEqual(validateBlocks(parent.blocks as unknown[]), []);
+    assert.match(blockText(parent.blocks), /2 older snapshots in the thread/);
+    const page = await slack.waitFor(() => slack.threadReplies(CHANNEL, parent.ts).find((m) => /Snapshots 11–12 of 12/.test(m.text)), 30_000, 'the page in the thread');
+    assert.equal((blockText(page.blocks).match(/^• /gm) ?? []).length, 2);
   });
 
   test('wrong password through Slack: one line, no secret', async () => {
