@@ -36,6 +36,7 @@ import type { Alerts } from './alerts/start-alerts.ts';
 import { startBackupWindows } from '../schedules/backup-window.ts';
 import { kubeMoverSource } from './backup-window/mover-evidence.ts';
 import { cachedMoverPods } from './volsync/mover-pods.ts';
+import { sweepDrillDirs } from './restic/drill-dirs.ts';
 import type { BackupWindows } from '../schedules/backup-window.ts';
 
 export interface Bot {
@@ -124,6 +125,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   else log.warn('no Kubernetes cluster is configured (no KUBECONFIG, ~/.kube/config or in-cluster service account); cluster commands will say so. Set KUBECONFIG, or run `npm run demo` for the local sample cluster.');
   const { services, leaseLeadership } = buildServices(config, { log, kube });
   leaseLeadership?.start();
+  // A restore drill a crash interrupted left its private directory behind: removed first.
+  void sweepDrillDirs().then((n) => n && log.warn({ removed: n }, 'removed restore-drill directories a previous run left behind'), () => undefined);
   // A running Slack bot answers /backup status from watches; the terminal lists on demand.
   const backupCache = kube && env.mode !== 'terminal' ? new BackupCache(kube, log) : undefined;
   backupCache?.start();

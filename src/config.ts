@@ -100,6 +100,12 @@ export const configSchema = z.object({
     confirmTimeoutMinutes: z.number().int().min(1).max(60).default(10),
     timeoutSeconds: z.number().int().min(5).max(3600).default(120),
   }).strict().default({ confirmTimeoutMinutes: 10, timeoutSeconds: 120 }),
+  /** /backup verify: restic check over a share of the data, and a restore drill of a bounded sample. */
+  verify: z.object({
+    readDataSubset: z.string().regex(/^(\d{1,2}(\.\d+)?%|100%|\d+\/\d+|\d+[KMGT]?)$/, 'expected restic\'s --read-data-subset, such as "5%", "1/10" or "250M"').default('5%'),
+    sampleFiles: z.number().int().min(1).max(10_000).default(200),
+    sampleMegabytes: z.number().int().min(1).max(100_000).default(500),
+  }).strict().default({ readDataSubset: '5%', sampleFiles: 200, sampleMegabytes: 500 }),
 }).strict();
 
 export type FileConfig = z.infer<typeof configSchema>;

@@ -9,13 +9,14 @@ import type { CommandFamily } from '../../src/command/registry.ts';
 import { objectVerb } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import type { FollowOptions } from './run.ts';
-import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from './actions.ts';
+import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION, VERIFY_ACTION, VERIFY_AUDIT_ACTION, VERIFY_CANCEL_ACTION } from './actions.ts';
 import { lazy } from '../../src/command/lazy.ts';
 
 const status = lazy(() => import('./status.ts'));
 const runVerb = lazy(() => import('./run.ts'));
 const doctor = lazy(() => import('./doctor.ts'));
 const windowVerb = lazy(() => import('./window.ts'));
+const verify = lazy(() => import('./verify.ts'));
 
 export interface BackupCommandDeps {
   /** The watch cache of a running bot; without it status lists directly. */
@@ -32,7 +33,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
   const background = deps.background ?? new BackgroundWork();
   return {
     command: '/backup',
-    summary: 'VolSync backups: status, manual runs, health checks and the backup window',
+    summary: 'VolSync backups: status, manual runs, restore drills, health checks and the backup window',
     verbs: [
       {
         verb: 'status',
@@ -49,6 +50,14 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         button: true,
         run: async (ctx, namespace, name) => (await runVerb()).requestRun(ctx, namespace, name, { follow: deps.follow }),
       }),
+      objectVerb({
+        verb: 'verify',
+        summary: 'Prove the backup restores, after a confirmation: restic check over a share of the data, then a sample of the newest snapshot restored into a private temporary directory and compared with the snapshot\'s listing.',
+        nameArg: 'name',
+        mutating: true,
+        button: true,
+        run: async (ctx, namespace, name) => (await verify()).requestVerify(ctx, namespace, name),
+      }),
       {
         verb: 'doctor',
         summary: 'The runbooks\' checks as one report: unprotected PVCs, broken repository Secrets, stuck restores, faulted volumes, RollingUpdate lock traps.',
@@ -62,10 +71,12 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         handler: async (cmd, ctx) => (await windowVerb()).windowCommand({ windows: deps.windows })(cmd, ctx),
       },
     ],
-    // The buttons of /backup run: confirm and cancel.
+    // The buttons of /backup run and /backup verify: confirm and cancel.
     actions: [
       { id: RUN_ACTION, action: RUN_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await runVerb()).approveRun(input, ctx, answer!, { follow: deps.follow, background }) },
       { id: RUN_CANCEL_ACTION, action: RUN_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await runVerb()).cancelRun(input, ctx, answer!) },
+      { id: VERIFY_ACTION, action: VERIFY_AUDIT_ACTION, mutating: true, needs: { cluster: true }, answers: 'approve', handler: async (input, ctx, answer) => (await verify()).approveVerify(input, ctx, answer!, background) },
+      { id: VERIFY_CANCEL_ACTION, action: VERIFY_AUDIT_ACTION, mutating: true, answers: 'cancel', handler: async (input, ctx, answer) => (await verify()).cancelVerify(input, ctx, answer!) },
     ],
   };
 }

@@ -96,7 +96,7 @@ const holders = new Set<ChildProcess>();
  * namespace under that hostname (needs root: `unshare --uts`), as if it were a mover pod.
  * No shell is involved: `unshare` keeps a namespace open, `nsenter` sets the name and runs restic.
  */
-export async function holdLock(target: ResticTarget, opts: { hostname?: string; timeoutMs?: number } = {}): Promise<HeldLock> {
+export async function holdLock(target: ResticTarget, opts: { hostname?: string; timeoutMs?: number; exclusive?: boolean } = {}): Promise<HeldLock> {
   const bin = requireRestic();
   const known = new Set(await listLockIds(target, { bin }));
   const home = await mkdtemp(join(tmpdir(), 'backup-bot-restic-holder-'));
@@ -107,7 +107,8 @@ export async function holdLock(target: ResticTarget, opts: { hostname?: string; 
     HOME: home,
     RESTIC_CACHE_DIR: join(home, 'cache'),
   };
-  const args = ['backup', '--stdin', '--stdin-filename', 'held-open.bin', '--host', 'held-open'];
+  // Exclusive, as a prune holds it: `restic key passwd` takes an exclusive lock, then waits for the new password on stdin.
+  const args = opts.exclusive ? ['key', 'passwd'] : ['backup', '--stdin', '--stdin-filename', 'held-open.bin', '--host', 'held-open'];
 
   let namespaceKeeper: ChildProcess | undefined;
   let child: ChildProcess;
