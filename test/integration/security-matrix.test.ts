@@ -54,7 +54,7 @@ const [CHANNEL, ELSEWHERE] = ['C0SECMATRX', 'C0NOTOURS1'];
 
 const REFUSALS = ['non-operator', 'wrong channel', 'replayed request', 'replayed confirmation', 'expired confirmation', 'altered confirmation', 'same person approves twice', 'confirmation for another target'] as const;
 type Refusal = (typeof REFUSALS)[number];
-const PATHS = ['/backup run', '/restic unlock', '/restic unlock --remove-all', 'silence 1 h', 'silence 4 h', 'silence until the window ends', 'unsilence', 'VolSync unlock button', 'Unlock stale locks button', 'Remove all locks… button'] as const;
+const PATHS = ['/backup run', '/restic unlock', '/restic unlock --remove-all', 'silence 1 h', 'silence 4 h', 'silence until the window ends', 'unsilence', 'VolSync unlock button', 'Unlock stale locks button', 'Remove all locks… button', '/backup verify'] as const;
 type Path = (typeof PATHS)[number];
 
 /** What one attempt did: the refusal the user saw (matched), and which audit evidence to expect. */
@@ -228,6 +228,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
     return slack.waitFor(() => slack.messages(CHANNEL).slice(before).find((m) => findAction(m.blocks as unknown[], actionId) && match.test(JSON.stringify(m.blocks))), 60_000, `${command} ${text}`);
   }
   const backupRun = (name: string) => requestMessage('/backup', `run ${ns} ${name}`, ALICE, 'bb:backup:run', new RegExp(`${ns}/${name}`));
+  const verifyOffer = (name: string) => requestMessage('/backup', `verify ${ns} ${name}`, ALICE, 'bb:backup:verify', new RegExp(`${ns}/${name}`));
   const removeAll = (name: string) => requestMessage('/restic', `unlock ${ns} ${name} --remove-all`, ALICE, 'bb:restic:remove-all', new RegExp(`${ns}/${name}`));
   const volsyncOffer = (name: string) => requestMessage('/restic', `unlock ${ns} ${name}`, ALICE, 'bb:restic:volsync-unlock', new RegExp(`${ns}/${name}`));
 
@@ -381,6 +382,19 @@ describe('security matrix: every mutating path × every refusal, on the real com
       }, async (original) => ({ shown: /works once/, ack: await click('bb:restic:volsync-unlock', original, BOB) })),
       'same person approves twice': { na: 'one operator confirms an unlock through VolSync; there is no second approval' },
     },
+    // A verify changes nothing it could be caught changing; what matters is that it is refused and audited.
+    '/backup verify': {
+      ...confirmButtonCells('/backup verify', 'bb:backup:verify', () => verifyOffer('lidarr'), { offer: () => backupRun('other'), actionId: 'bb:backup:run' }),
+      'wrong channel': direct(async () => ({ shown: /answer commands in/, ack: await slash('/backup', `verify ${ns} lidarr`, ALICE, ELSEWHERE) })),
+      'replayed confirmation': cell(async () => {
+        const m = await verifyOffer('lidarr');
+        const original = structuredClone(m);
+        await click('bb:backup:verify-cancel', m, BOB);
+        await slack.waitFor(() => /Cancelled/.test(slack.message(CHANNEL, m.ts)?.text ?? ''), 15_000, 'the cancellation');
+        return original;
+      }, async (original) => ({ shown: /request was cancelled/, ack: await click('bb:backup:verify', original, ALICE) })),
+      'same person approves twice': { na: 'one operator confirms a /backup verify; there is no second approval' },
+    },
     // plex has a stale lock (plain unlock would remove it) and an orphaned and a live one (remove-all's evidence).
     'Unlock stale locks button': commandButtonCells('Unlock stale locks button', 'Unlock stale locks', 'plex', async () => {
       // A click that ran for real: lidarr's stale lock removed; then a new one, which a wrongly accepted replay would remove.
@@ -436,6 +450,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
   test('every applicable cell is refused, audited, and changes nothing', { timeout: 1_200_000 }, async () => {
     // Confirmations for the expiry cells, made first so they have expired when their cells run.
     expiring['/backup run'] = await backupRun('app');
+    expiring['/backup verify'] = await verifyOffer('lidarr');
     expiring['/restic unlock --remove-all'] = await removeAll('radarr');
     expiring['VolSync unlock button'] = await volsyncOffer('radarr');
     expiringSince = Date.now();
