@@ -47,8 +47,9 @@ function dispatchRead(dispatch: Dispatcher['dispatch'], opts: Dispatcher.Dispatc
       },
       onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
       onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      // A connection that could not be opened fails with no controller (no request started).
       onResponseError: (controller, err) => {
-        if (!responded && !retried && !controller.aborted && isStaleSocketError(err)) {
+        if (!responded && !retried && !controller?.aborted && isStaleSocketError(err)) {
           retried = true;
           attempt();
           return;

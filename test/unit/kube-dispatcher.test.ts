@@ -175,6 +175,16 @@ describe('a pooled socket the API server had closed', () => {
     assert.equal(api.seen.length, 2, api.seen.join('\n'));
   });
 
+  it('a read to an API server that is down fails at once with the refused connection', async () => {
+    const down = new ClosingServer();
+    await down.start();
+    const port = down.port;
+    await down.stop();
+    const kube = kubeFromConfig(kubeconfig({ token: 't0ken' }, `http://127.0.0.1:${port}`));
+    const outcome = kube.core.listNamespacedPod({ namespace: 'n' }).then(() => 'answered', (err: { cause?: { code?: string } }) => err.cause?.code);
+    assert.equal(await Promise.race([outcome, new Promise((r) => setTimeout(() => r('hung'), 5000))]), 'ECONNREFUSED');
+  });
+
   it('a write is never sent twice: its connection closing fails it, once', async () => {
     const kube = fresh();
     api.close = ({ method }) => method !== 'GET';
