@@ -13,8 +13,7 @@ import { errorReply, escapeMrkdwn, untrustedLine } from '../src/reply.ts';
 import { AlertmanagerError } from '../src/alerts/silences.ts';
 import type { SilencesClient } from '../src/alerts/silences.ts';
 import type { ButtonSigner, SilenceValue, UnsilenceValue } from '../src/alerts/button-values.ts';
-import { epochSeconds } from '../src/alerts/button-values.ts';
-import { SILENCE_ACTION, UNSILENCE_ACTION } from '../src/alerts/diagnoser.ts';
+import { epochSeconds, SILENCE_ACTION, UNSILENCE_ACTION } from '../src/alerts/button-values.ts';
 import { code, timeIn } from '../src/alerts/format.ts';
 
 const DURATIONS: Record<'1h' | '4h', { ms: number; label: string }> = {

@@ -5,6 +5,10 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/** The action ids of the alert threads' silence and unsilence buttons. */
+export const SILENCE_ACTION = 'bb:alerts:silence';
+export const UNSILENCE_ACTION = 'bb:alerts:unsilence';
+
 export type SilenceKind = '1h' | '4h' | 'window';
 
 export interface SilenceValue {

@@ -15,11 +15,8 @@ import type { LogReader } from './pod-log.ts';
 import { previousLogReader } from './pod-log.ts';
 import { diagnosisReply } from './diagnosis-reply.ts';
 import type { ButtonSigner, SilenceKind } from './button-values.ts';
-import { epochSeconds } from './button-values.ts';
+import { epochSeconds, SILENCE_ACTION } from './button-values.ts';
 import { timeIn } from '../text.ts';
-
-export const SILENCE_ACTION = 'bb:alerts:silence';
-export const UNSILENCE_ACTION = 'bb:alerts:unsilence';
 
 export interface DiagnoserOptions {
   kube?: Kube;
@@ -59,7 +56,12 @@ export function windowForSilence(ws: WindowState[], transientPattern: boolean): 
   return ws.find((w) => w.transientPod) ?? [...ws].sort((a, b) => a.instance.start.getTime() - b.instance.start.getTime())[0];
 }
 
-export class Diagnoser {
+/** What the alert paths need of a diagnoser (start-alerts hands them one that loads this module on first use). */
+export interface Diagnosis {
+  diagnose(req: DiagnoseRequest): Promise<Reply>;
+}
+
+export class Diagnoser implements Diagnosis {
   #o: DiagnoserOptions;
   #readLog: LogReader | undefined;
   #running = 0;

@@ -17,7 +17,7 @@ import type { AlertRoute } from './alert-routing.ts';
 import { channelFor, groupLabelsOf } from './alert-routing.ts';
 import type { ListedChange } from './alert-messages.ts';
 import { ALERTS_PER_REPLY, listReply, parentMessage } from './alert-messages.ts';
-import type { Diagnoser } from './diagnoser.ts';
+import type { Diagnosis } from './diagnoser.ts';
 
 export interface NotifierDeps {
   poster: ChannelPoster;
@@ -27,7 +27,7 @@ export interface NotifierDeps {
   defaultChannel: string | undefined;
   /** Recognises a crash-loop alert by its labels (alerts.watchPattern on alertname and reason). */
   isCrashLoop: (labels: Record<string, string>) => boolean;
-  diagnoser: Diagnoser;
+  diagnoser: Diagnosis;
   hooks: () => readonly AlertHooks[];
   /** Diagnoses per round; the other alerts are listed. A storm stays readable. */
   maxDiagnoses: number;

@@ -26,7 +26,8 @@ import { BackupFacts } from '../backup-window/facts.ts';
 import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import type { MoverPodSource } from '../volsync/mover-pods.ts';
 import type { ButtonSigner } from './button-values.ts';
-import { Diagnoser } from './diagnoser.ts';
+import type { Diagnosis, DiagnoserOptions } from './diagnoser.ts';
+import { lazy } from '../command/lazy.ts';
 import type { LogReader } from './pod-log.ts';
 import { crashLoopMatcher, DiagnosisBudget, notifyGroup } from './group-notifier.ts';
 import { AlertPipeline } from './alert-pipeline.ts';
@@ -67,7 +68,7 @@ export interface Alerts {
   silences?: SilencesClient;
   queue: NotificationQueue;
   store: ThreadStore;
-  diagnoser: Diagnoser;
+  diagnoser: Diagnosis;
   /** Whether POST /alertmanager is mounted (it is not without ALERTMANAGER_WEBHOOK_TOKEN). */
   webhookMounted: boolean;
   /** For hooks created after startAlerts (e.g. by the window scheduler). */
@@ -84,6 +85,16 @@ export interface Alerts {
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
+/**
+ * The diagnoser (pod facts, previous logs, the diagnosis reply) is imported on the first crash
+ * alert, not at start: most of the bot's life no pod is crash-looping, and its code is held for
+ * nothing until one does.
+ */
+function lazyDiagnoser(opts: DiagnoserOptions): Diagnosis {
+  const load = lazy(async () => new (await import('./diagnoser.ts')).Diagnoser(opts));
+  return { diagnose: async (req) => (await load()).diagnose(req) };
+}
+
 export function startAlerts(o: StartAlertsOptions): Alerts {
   const { config, log: parentLog, server, metrics, kube, slack } = o;
   const log = parentLog.child({ component: 'alerts' });
@@ -96,7 +107,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
 
   const moverPods = o.moverPods ?? (kube ? cachedMoverPods(kube) : undefined);
   const backup = new BackupFacts({ ...(moverPods ? { moverPods } : {}), windows: config.windows });
-  const diagnoser = new Diagnoser({
+  const diagnoser = lazyDiagnoser({
     ...(kube ? { kube } : {}),
     patterns,
     backup,

@@ -16,6 +16,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
+import { shareDispatchers } from './dispatcher.ts';
 
 export const VOLSYNC = { group: 'volsync.backube', version: 'v1alpha1', sources: 'replicationsources', destinations: 'replicationdestinations' } as const;
 export const LONGHORN = { group: 'longhorn.io', version: 'v1beta2', volumes: 'volumes', namespace: 'longhorn-system' } as const;
@@ -38,6 +39,7 @@ export interface Kube {
 }
 
 export function kubeFromConfig(kc: KubeConfig): Kube {
+  shareDispatchers(kc);
   return {
     kc,
     server: kc.getCurrentCluster()?.server ?? 'unknown',

@@ -6,10 +6,11 @@
  * resourceVersion (a 410 Gone makes client-node re-list). A missing CRD (404) is "absent", retried
  * slowly, so a CRD installed later is picked up.
  */
-import { ListWatch, Watch } from '@kubernetes/client-node';
-import type { KubeConfig, KubernetesObject, ListPromise } from '@kubernetes/client-node';
+import { ListWatch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, ListPromise, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { kubeErrorLine, statusCode } from './client.ts';
+import { LineWatch } from './line-watch.ts';
 
 export type WatchedListState = 'idle' | 'syncing' | 'synced' | 'failed' | 'absent' | 'stopped';
 
@@ -24,8 +25,8 @@ export interface WatchedListOptions<T extends KubernetesObject> {
   labelSelector?: string;
   log: Logger;
   backoff?: { initialMs?: number; maxMs?: number; absentMs?: number };
-  /** For tests: the Watch implementation. */
-  watch?: Watch;
+  /** For tests: the watch implementation (default: LineWatch). */
+  watch?: Pick<Watch, 'watch'>;
 }
 
 /**
@@ -61,7 +62,7 @@ export class WatchedList<T extends KubernetesObject> {
       for (const item of listed.items) trim(item);
       return listed;
     };
-    const inner = opts.watch ?? new Watch(opts.kc);
+    const inner = opts.watch ?? new LineWatch(opts.kc);
     const watch = {
       watch: (path, params, callback, done) => inner.watch(path, params, (phase, obj, raw) => callback(phase, trim(obj as T), raw), done),
     } satisfies Pick<Watch, 'watch'>;
