@@ -85,8 +85,9 @@ test('a malformed source is a clear line, not a crash, and the rest are still ju
   (inv.sources as unknown[]).push({ metadata: { namespace: 'apps', name: 'broken' }, spec: { trigger: { schedule: '0 * * * *' } }, status: { latestMoverStatus: 7, conditions: { a: 1 } } });
   const d = detectProblems(inv, NOW, settings());
   assert.ok(d.problems.some((p) => p.id === 'apps/plex/failing'));
-  assert.equal(d.notes.length, 1, d.notes.join('\n'));
-  assert.match(d.notes[0]!, /Could not judge ReplicationSource `apps\/broken`: its spec or status is malformed/);
+  assert.equal(d.notes.length, 2, d.notes.join('\n'));
+  assert.match(d.notes[0]!, /Could not judge ReplicationSource `apps\/mangled`: its spec or status is malformed/);
+  assert.match(d.notes[1]!, /Could not judge ReplicationSource `apps\/broken`: its spec or status is malformed/);
 });
 
 test('the mover log is classified with the runbook patterns', () => {

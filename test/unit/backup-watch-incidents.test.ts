@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { parseFileConfig } from '../../src/config.ts';
+import { IncidentWatch } from '../../src/backup/incident-watch.ts';
+import { IncidentStore, MemoryBackend, decodeIncident, encodeIncident, incidentKey, pruneIncidents } from '../../src/backup/incident-store.ts';
+import type { IncidentRecord } from '../../src/backup/incident-store.ts';
+import type { Inventory } from '../../src/backup/inventory.ts';
+
+const log = pino({ level: 'silent' });
+const H = 3_600_000;
+const M = 60_000;
+const iso = (t: number) => new Date(t).toISOString();
+const LOCK_LOG = 'unable to create lock in backend: repository is already locked by PID 32 on volsync-src-plex-nzlv6 by root (UID 0, GID 0)';
+
+interface Post { channel: string; ts: string; thread_ts?: string; text: string; colour?: string }
+
+function fakeSlack() {
+  const posts: Post[] = [];
+  const updates: Post[] = [];
+  let n = 0;
+  const colour = (a: unknown) => ((a as Array<{ color?: string }> | undefined)?.[0]?.color);
+  return {
+    posts, updates,
+    poster: {
+      post: async (a: { channel: string; thread_ts?: string; text?: string; attachments?: unknown }) => {
+        const ts = `100.${String(++n).padStart(4, '0')}`;
+        posts.push({ channel: a.channel, ts, ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}), text: a.text ?? '', ...(colour(a.attachments) ? { colour: colour(a.attachments) } : {}) });
+        return { ok: true, ts };
+      },
+      update: async (a: { channel: string; ts: string; text?: string; attachments?: unknown }) => {
+        updates.push({ channel: a.channel, ts: a.ts, text: a.text ?? '', ...(colour(a.attachments) ? { colour: colour(a.attachments) } : {}) });
+        return { ok: true };
+      },
+    },
+  };
+}
+
+function world(now: number, o: { plexOk?: boolean } = {}): Inventory {
+  const src = (name: string, status: Record<string, unknown>, spec: Record<string, unknown> = {}) => ({
+    metadata: { namespace: 'media', name, creationTimestamp: iso(now - 30 * 24 * H) }, spec: { sourcePVC: name, trigger: { schedule: '0 * * * *' }, ...spec }, status,
+  });
+  return {
+    from: 'cache', at: now, notes: [], jobs: [], pods: [],
+    sources: [
+      src('config', { lastSyncTime: iso(now - 10 * M), latestMoverStatus: { result: 'Successful' } }),
+      o.plexOk
+        ? src('plex', { lastSyncTime: iso(now - M), lastSyncStartTime: iso(now - 2 * M), latestMoverStatus: { result: 'Successful' } })
+        : src('plex', { lastSyncTime: iso(now - 20 * M), lastSyncStartTime: iso(now - 5 * M), latestMoverStatus: { result: 'Failed', logs: LOCK_LOG } }),
+      src('late', { lastSyncTime: iso(now - 5 * H), latestMoverStatus: { result: 'Successful' } }),
+    ] as never,
+    pvcs: [{ metadata: { namespace: 'media', name: 'orphan', labels: { backup: 'hourly' }, creationTimestamp: iso(now - 3 * H) } }] as never,
+  };
+}
+
+const config = parseFileConfig({ alerts: { channel: 'C0ALERTS', routes: [{ match: { namespace: 'media' }, channel: 'C0MEDIA' }] } }, 'test');
+
+test('a round opens one thread per problem; the next round posts nothing; recovery closes and recolours; a flap reuses the thread', async () => {
+  let now = Date.parse('2026-12-02T12:00:00Z');
+  let inv = world(now);
+  const slack = fakeSlack();
+  const store = IncidentStore.inMemory({ now: () => now });
+  const watch = new IncidentWatch({ config, store, poster: slack.poster as never, inventory: () => inv, log, now: () => now });
+
+  const r1 = await watch.round();
+  assert.deepEqual([r1.opened, r1.updated, r1.resolved], [3, 0, 0]);
+  const parents = slack.posts.filter((p) => !p.thread_ts);
+  assert.equal(parents.length, 3);
+  assert.ok(parents.every((p) => p.channel === 'C0MEDIA'), 'routed by namespace');
+  const plex = parents.find((p) => p.text.includes('media/plex'))!;
+  assert.match(plex.text, /media\/plex: backups failing for 5m .*— repository locked by a mover pod that no longer exists/);
+  assert.equal(plex.colour, '#E01E5A');
+  assert.ok(parents.some((p) => /media\/late: backups overdue/.test(p.text)));
+  assert.ok(parents.some((p) => /media\/orphan: PVC not backed up/.test(p.text)));
+  assert.ok(slack.posts.some((p) => p.thread_ts === plex.ts && /Diagnosis of media\/plex/.test(p.text)), 'the diagnosis is in the thread');
+
+  // Ten minutes on: the same problems, only older: nothing new to say.
+  const before = slack.posts.length;
+  now += 10 * M;
+  inv = world(now);
+  const r2 = await watch.round();
+  assert.deepEqual([r2.opened, r2.updated, r2.resolved], [0, 0, 0]);
+  assert.equal(slack.posts.length, before);
+
+  // plex syncs successfully: its thread says so, and the parent turns green.
+  now += 5 * M;
+  inv = world(now, { plexOk: true });
+  const r3 = await watch.round();
+  assert.equal(r3.resolved, 1);
+  const closing = slack.posts.filter((p) => p.thread_ts === plex.ts).at(-1)!;
+  assert.match(closing.text, /Healthy again after \d+m/);
+  const recolour = slack.updates.find((u) => u.ts === plex.ts)!;
+  assert.equal(recolour.colour, '#2EB67D');
+  assert.match(recolour.text, /media\/plex: healthy again after/);
+
+  // It fails again within the hour: the same thread, the parent red again, no new parent.
+  now += 10 * M;
+  inv = world(now);
+  const parentsBefore = slack.posts.filter((p) => !p.thread_ts).length;
+  await watch.round();
+  assert.equal(slack.posts.filter((p) => !p.thread_ts).length, parentsBefore);
+  assert.match(slack.posts.filter((p) => p.thread_ts === plex.ts).at(-1)!.text + slack.posts.filter((p) => p.thread_ts === plex.ts).at(-2)!.text, /Back again: backups failing/);
+  assert.equal(slack.updates.filter((u) => u.ts === plex.ts).at(-1)!.colour, '#E01E5A');
+});
+
+test('two replicas sharing one store post each incident once; a restarted bot posts nothing twice', async () => {
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const inv = world(now);
+  const backend = new MemoryBackend();
+  const slack = fakeSlack();
+  const make = (id: string) => new IncidentWatch({ config, store: new IncidentStore(backend, 'mem', { identity: id, now: () => now }), poster: slack.poster as never, inventory: () => inv, log, now: () => now });
+  const [a, b] = [make('a'), make('b')];
+  await Promise.all([a.round(), b.round()]);
+  assert.equal(slack.posts.filter((p) => !p.thread_ts).length, 3);
+  const restarted = make('a-again');
+  const before = slack.posts.length;
+  await restarted.round();
+  assert.equal(slack.posts.length, before);
+});
+
+test('a claim is create-only; a stale unposted claim is taken over; a failed post releases it', async () => {
+  let now = 1_000_000;
+  const backend = new MemoryBackend();
+  const a = new IncidentStore(backend, 'mem', { identity: 'a', now: () => now });
+  const b = new IncidentStore(backend, 'mem', { identity: 'b', now: () => now });
+  const ask = { id: 'ns/x/failing', kind: 'failing' as const, channel: 'C0X', since: 1 };
+  const first = await a.claim(ask);
+  assert.ok('claimed' in first);
+  assert.ok('taken' in (await b.claim(ask)), 'another replica sees it taken');
+  now += 61_000;
+  const over = await b.claim(ask);
+  assert.ok('claimed' in over, 'a claim nobody posted within its TTL is taken over');
+  assert.equal(await a.save({ ...(first as { claimed: IncidentRecord }).claimed, ts: '1.1' }), false, 'the old claimant may not write over the new claim');
+  await b.release((over as { claimed: IncidentRecord }).claimed);
+  assert.equal((await b.all()).length, 0);
+});
+
+test('the byte budget evicts resolved incidents first, oldest resolution first', () => {
+  const rec = (id: string, o: Partial<IncidentRecord>): IncidentRecord => ({ id, kind: 'failing', channel: 'C0X', ts: '1.1', openedAt: 100, since: 50, facts: ['a'.repeat(10)], ...o });
+  const data: Record<string, string> = {};
+  for (const r of [rec('ns/open-old/failing', { openedAt: 1 }), rec('ns/res-new/failing', { resolvedAt: 900 }), rec('ns/res-old/failing', { resolvedAt: 500 }), rec('ns/open-new/failing', { openedAt: 800 })]) data[incidentKey(r.id)] = encodeIncident(r);
+  const one = Object.entries(data).reduce((n, [k, v]) => Math.max(n, Buffer.byteLength(k) + Buffer.byteLength(v) + 8), 0);
+  const removed = pruneIncidents(data, { maxBytes: one * 2 + 4, resolvedTtlMs: 1e12, flapMs: 0, claimTtlMs: 0 }, 1000);
+  assert.deepEqual(removed, [incidentKey('ns/res-old/failing'), incidentKey('ns/res-new/failing')]);
+  const left = Object.values(data).map((t) => decodeIncident(t)!.id).sort();
+  assert.deepEqual(left, ['ns/open-new/failing', 'ns/open-old/failing']);
+  // Expired resolved ones go regardless of the budget; unreadable entries too.
+  data['i.bad'] = '{not json';
+  data[incidentKey('ns/gone/failing')] = encodeIncident(rec('ns/gone/failing', { resolvedAt: 0 }));
+  assert.deepEqual(pruneIncidents(data, { maxBytes: 1e9, resolvedTtlMs: 100, flapMs: 0, claimTtlMs: 0 }, 1000).sort(), ['i.bad', incidentKey('ns/gone/failing')].sort());
+});
