@@ -13,7 +13,7 @@ import type { PodFacts, PodTarget } from './pod-facts.ts';
 import { collectPodFacts } from './pod-facts.ts';
 import type { LogReader } from './pod-log.ts';
 import { previousLogReader } from './pod-log.ts';
-import { diagnosisReply } from './diagnosis-reply.ts';
+import { diagnosisHeadline, diagnosisReply } from './diagnosis-reply.ts';
 import type { ButtonSigner, SilenceKind } from './button-values.ts';
 import { epochSeconds } from './button-values.ts';
 import { timeIn } from '../text.ts';
@@ -40,6 +40,9 @@ export interface DiagnoseRequest extends PodTarget {
   labels: Record<string, string>;
   lead?: Block[];
 }
+
+/** A diagnosis reply, and its headline for the alert group's parent. */
+export type Diagnosis = Reply & { headline: string };
 
 const SCOPE = ['alertname', 'namespace', 'pod', 'container'] as const;
 
@@ -70,7 +73,7 @@ export class Diagnoser {
     this.#readLog = o.readLog ?? (o.kube ? previousLogReader(o.kube) : undefined);
   }
 
-  async diagnose(req: DiagnoseRequest): Promise<Reply> {
+  async diagnose(req: DiagnoseRequest): Promise<Diagnosis> {
     await this.#slot();
     try {
       return await this.#diagnose(req);
@@ -86,7 +89,7 @@ export class Diagnoser {
     this.#running++;
   }
 
-  async #diagnose(req: DiagnoseRequest): Promise<Reply> {
+  async #diagnose(req: DiagnoseRequest): Promise<Diagnosis> {
     const now = this.#o.now?.() ?? new Date();
     const target: PodTarget = { namespace: req.namespace, pod: req.pod, ...(req.container ? { container: req.container } : {}) };
     // A lead from the backup window already states the window and the running movers: they are
@@ -100,7 +103,7 @@ export class Diagnoser {
     const classification = classify(evidence, this.#o.patterns);
     const windows = this.#o.backup.windows(now, req.pod, req.namespace);
     const buttons = this.#o.signer ? this.silenceButtons(req.labels, windows, classification.transientInBackupWindow, now) : undefined;
-    return diagnosisReply({
+    const reply = diagnosisReply({
       target: facts?.evidence.container && !target.container ? { ...target, container: facts.evidence.container } : target,
       ...(req.labels['alertname'] ? { alertname: req.labels['alertname'] } : {}),
       ...(facts ? { facts } : { factsMissing: 'No cluster configured, so there are no pod facts, events or logs here.' }),
@@ -110,6 +113,7 @@ export class Diagnoser {
       ...(buttons?.length ? { buttons } : {}),
       now,
     });
+    return { ...reply, headline: diagnosisHeadline(classification, windows) };
   }
 
   silenceButtons(labels: Record<string, string>, windows: WindowState[], transientPattern: boolean, now: Date): Button[] {

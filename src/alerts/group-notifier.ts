@@ -1,7 +1,7 @@
 /**
  * One round of posting for an alert group: find or open its thread, post what changed since the
  * thread last spoke (new and resolved alerts, batched), diagnose a few newly crash-looping pods,
- * update the parent's colour and counts, and tell the hooks. The thread map records each alert
+ * update the parent (colour, counts, the pods and the diagnoses' headline), and tell the hooks. The thread map records each alert
  * as soon as the message naming it is posted, so a retried round never repeats a message.
  */
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import type { Block } from '../reply.ts';
 import type { WebhookAlert } from './alertmanager-types.ts';
 import type { GroupBatch } from './notification-queue.ts';
 import type { ThreadRecord, ThreadStore } from './thread-store.ts';
-import { alertKey } from './thread-store.ts';
+import { addHeadline, alertKey } from './thread-store.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { AlertRoute } from './alert-routing.ts';
 import { channelFor, groupLabelsOf } from './alert-routing.ts';
@@ -184,11 +184,13 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     const r = await deps.diagnoser.diagnose({ namespace: l['namespace']!, pod: l['pod']!, ...(l['container'] ? { container: l['container'] } : {}), labels: l, lead });
     await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
     posted++;
+    // Saved with the mark: the parent keeps naming the cause after a restart or on another replica.
+    addHeadline(thread, r.headline);
     await mark([c]);
   }
 
   // The parent shows the group's state now; a failed update is corrected by the next one.
-  poster.update({ channel, ts: thread.threadTs, ...parentMessage(batch, counts(), now) }).catch((err: unknown) => {
+  poster.update({ channel, ts: thread.threadTs, ...parentMessage(batch, counts(), now, { headlines: thread.headlines }) }).catch((err: unknown) => {
     log.warn({ err: (err as Error).message, channel }, 'could not update an alert thread\'s parent message');
   });
 
