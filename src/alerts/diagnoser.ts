@@ -17,6 +17,10 @@ import { diagnosisHeadline, diagnosisReply } from './diagnosis-reply.ts';
 import type { ButtonSigner, SilenceKind } from './button-values.ts';
 import { epochSeconds } from './button-values.ts';
 import { timeIn } from '../text.ts';
+import { untrustedLine } from '../reply.ts';
+import type { WatchSettings } from '../backup/incidents.ts';
+import type { BackupAlertTarget } from './backup-alert.ts';
+import { diagnoseBackupAlert } from './backup-alert.ts';
 
 export const SILENCE_ACTION = 'bb:alerts:silence';
 export const UNSILENCE_ACTION = 'bb:alerts:unsilence';
@@ -31,6 +35,8 @@ export interface DiagnoserOptions {
   /** How long the 1 h / 4 h buttons stay clickable. */
   buttonTtlMs: number;
   readLog?: LogReader;
+  /** The watch's thresholds, for the backup diagnosis of alerts about VolSync (src/alerts/backup-alert.ts). */
+  watch?: WatchSettings;
   concurrency?: number;
   now?: () => Date;
 }
@@ -44,7 +50,8 @@ export interface DiagnoseRequest extends PodTarget {
 /** A diagnosis reply, and its headline for the alert group's parent. */
 export type Diagnosis = Reply & { headline: string };
 
-const SCOPE = ['alertname', 'namespace', 'pod', 'container'] as const;
+// VolSync's metric alerts name their object, Job alerts their Job: a silence covers that one only.
+const SCOPE = ['alertname', 'namespace', 'pod', 'container', 'obj_namespace', 'obj_name', 'job_name'] as const;
 
 export function silenceScope(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -77,6 +84,33 @@ export class Diagnoser {
     await this.#slot();
     try {
       return await this.#diagnose(req);
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  /** The backup diagnosis of an alert about a VolSync source or destination, with the same silence buttons. */
+  async diagnoseBackup(target: BackupAlertTarget, labels: Record<string, string>): Promise<Diagnosis> {
+    await this.#slot();
+    try {
+      const now = this.#o.now?.() ?? new Date();
+      const buttons = this.#o.signer ? this.silenceButtons(labels, this.#o.backup.windows(now, labels['pod'], target.namespace), false, now) : [];
+      const actions: Block[] = buttons.length ? [{ type: 'actions', buttons }] : [];
+      if (!this.#o.kube || !this.#o.watch) {
+        const text = `Alert about the backup of ${target.namespace}/${target.name}; no cluster is configured, so there is no diagnosis.`;
+        return { text, blocks: [{ type: 'section', text: untrustedLine(text, 300) }, ...actions], visibility: 'channel', tone: 'warn', headline: `backup ${target.namespace}/${target.name}` };
+      }
+      try {
+        const d = await diagnoseBackupAlert(target, labels['alertname'], { kube: this.#o.kube, settings: this.#o.watch, now });
+        return { text: d.text, blocks: [...d.blocks, ...actions], visibility: 'channel', tone: 'warn', headline: d.headline };
+      } catch (err) {
+        // A status no VolSync would write: one clear line, and the round goes on.
+        const id = `${target.namespace}/${target.name}`;
+        const why = untrustedLine((err as Error).message, 300);
+        const text = `:grey_question: Could not diagnose the backup of \`${id}\`: ${why}. \`/backup status ${target.namespace} ${target.name}\` shows the source.`;
+        return { text: `Could not diagnose the backup of ${id}.`, blocks: [{ type: 'section', text }, ...actions], visibility: 'channel', tone: 'warn', headline: `backup ${id}` };
+      }
     } finally {
       this.#running--;
       this.#waiting.shift()?.();

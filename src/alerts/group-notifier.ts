@@ -18,6 +18,7 @@ import { channelFor, groupLabelsOf } from './alert-routing.ts';
 import type { ListedChange } from './alert-messages.ts';
 import { ALERTS_PER_REPLY, listReply, parentMessage } from './alert-messages.ts';
 import type { Diagnoser } from './diagnoser.ts';
+import { backupAlertTarget } from './backup-alert.ts';
 
 export interface NotifierDeps {
   poster: ChannelPoster;
@@ -149,10 +150,14 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
   const diagnosed: ListedChange[] = [];
   const storm = poster.depthFor(channel) >= STORM_DEPTH;
   const allowed = Math.min(storm ? 1 : deps.maxDiagnoses, deps.budget ? deps.budget.left(batch.groupKey, now.getTime()) : Infinity);
+  // Alerts about a backup (VolSync's metrics, a mover Job or pod) get the source's diagnosis, once per source.
+  const backupOf = (a: WebhookAlert) => backupAlertTarget(a.labels, deps.isCrashLoop(a.labels));
+  const wantsDiagnosis = (a: WebhookAlert) => backupOf(a) !== undefined || (diagnosable(a) && deps.isCrashLoop(a.labels));
   for (const c of changes) {
     if (diagnosed.length >= allowed) break;
-    if (c.kind !== 'firing' || !diagnosable(c.alert) || !deps.isCrashLoop(c.alert.labels)) continue;
-    const key = `${c.alert.labels['namespace']}/${c.alert.labels['pod']}/${c.alert.labels['container'] ?? ''}`;
+    if (c.kind !== 'firing' || !wantsDiagnosis(c.alert)) continue;
+    const b = backupOf(c.alert);
+    const key = b ? `backup:${b.kind}:${b.namespace}/${b.name}` : `${c.alert.labels['namespace']}/${c.alert.labels['pod']}/${c.alert.labels['container'] ?? ''}`;
     if (seenPods.has(key)) continue;
     seenPods.add(key);
     diagnosed.push(c);
@@ -160,7 +165,7 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
   const listed = changes.filter((c) => !diagnosed.includes(c));
   const common = batch.commonLabels;
   const parts = Math.ceil(listed.length / ALERTS_PER_REPLY);
-  const undiagnosed = listed.some((c) => c.kind === 'firing' && diagnosable(c.alert) && deps.isCrashLoop(c.alert.labels));
+  const undiagnosed = listed.some((c) => c.kind === 'firing' && wantsDiagnosis(c.alert) && !backupOf(c.alert));
   const note = undiagnosed ? 'Crash-looping pods beyond the first few are listed, not diagnosed, to keep the thread readable.' : undefined;
   for (let i = 0; i < parts; i++) {
     const chunk = listed.slice(i * ALERTS_PER_REPLY, (i + 1) * ALERTS_PER_REPLY);
@@ -169,6 +174,16 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     await mark(chunk);
   }
   for (const c of diagnosed) {
+    const b = backupOf(c.alert);
+    if (b) {
+      deps.budget?.spend(batch.groupKey, now.getTime());
+      const r = await deps.diagnoser.diagnoseBackup(b, c.alert.labels);
+      await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
+      posted++;
+      addHeadline(thread, r.headline);
+      await mark([c]);
+      continue;
+    }
     const e = event(c);
     const lead: Block[] = [];
     for (const h of deps.hooks()) {

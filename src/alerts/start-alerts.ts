@@ -27,6 +27,7 @@ import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import type { MoverPodSource } from '../volsync/mover-pods.ts';
 import type { ButtonSigner } from './button-values.ts';
 import { Diagnoser } from './diagnoser.ts';
+import { watchSettings } from '../backup/incidents.ts';
 import type { LogReader } from './pod-log.ts';
 import { crashLoopMatcher, DiagnosisBudget, notifyGroup } from './group-notifier.ts';
 import { AlertPipeline } from './alert-pipeline.ts';
@@ -103,6 +104,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
     ...(silences ? { signer } : {}),
     buttonTtlMs: config.alerts.silenceButtonHours * 3600_000,
     ...(o.readLog ? { readLog: o.readLog } : {}),
+    watch: watchSettings(config),
   });
 
   const store: ThreadStore = kube
