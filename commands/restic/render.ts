@@ -77,9 +77,11 @@ export function lockBlocks(evidence: Pick<Evidence, 'locks' | 'at'>): Block[] {
  * retries the source with no mover pod (the words /backup status uses too).
  */
 export function moverLine(movers: readonly MoverPod[], now: Date, source?: MoverState): string {
-  if (movers.length === 0) return `Mover pods using this repository now: none running.${source?.kind === 'no-pod' ? ` ${moverStateLine(source, now)}` : ''}`;
+  // A restore's mover may use the repository while the source itself waits for VolSync's retry: both are said.
+  const retrying = source?.kind === 'no-pod' ? ` ${moverStateLine(source, now)}` : '';
+  if (movers.length === 0) return `Mover pods using this repository now: none running.${retrying}`;
   const list = movers.map((m) => `\`${m.name}\` ${m.phase}${m.since ? ` for ${formatAge(now.getTime() - m.since.getTime())}` : ''}${m.kind === 'destination' ? ` (restore ${escapeMrkdwn(m.owner)})` : ''}`);
-  return `:arrows_counterclockwise: Mover ${movers.length === 1 ? 'pod' : 'pods'} using this repository now: ${list.join(', ')}.`;
+  return `:arrows_counterclockwise: Mover ${movers.length === 1 ? 'pod' : 'pods'} using this repository now: ${list.join(', ')}.${retrying}`;
 }
 
 /** The one-paragraph summary at the top: how many locks, what they block together. */

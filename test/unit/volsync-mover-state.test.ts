@@ -105,6 +105,12 @@ describe('/backup status, /restic locks and /backup run say the same about the s
     }
   });
 
+  it("/restic locks says VolSync retries the source also while a restore's mover uses the repository", () => {
+    const restore = { namespace: 'media', name: 'volsync-dst-plex-restore-abcde', kind: 'destination' as const, owner: 'plex-restore', phase: 'Running', since: new Date(NOW - 60_000) };
+    const line = moverLine([restore], new Date(NOW), moverState(RETRYING, []));
+    assert.match(line, /volsync-dst-plex-restore-abcde` Running for 1m \(restore plex-restore\)\. VolSync is retrying; no mover pod runs/);
+  });
+
   it('a source whose mover pod runs: every reply names the same pod', () => {
     const running = source({ sync: ['True', 'SyncInProgress', NOW - 120_000] });
     const pods = [pod('volsync-src-plex-rrrrr', 'Running', 95_000)];
