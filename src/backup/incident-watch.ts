@@ -119,6 +119,9 @@ export class IncidentWatch {
         if (!res.ts) throw new Error('Slack answered without a message ts');
         rec.ts = res.ts;
         posted = true;
+        // The facts go with the first save: another replica that reads the record before the
+        // diagnosis is posted must not take them for news.
+        rec.facts = p.facts.map((f) => factHash(factShape(f)));
         rec.parent = parentKey(facts);
         rec.what = p.what;
         if (diag.headline) rec.headline = diag.headline;

@@ -111,7 +111,7 @@ function stuckProblem(h: SourceHealth, now: number, stuckMs: number): Problem | 
   const volume = h.causes.find((c) => c.kind === 'volume-faulted');
   if (volume) facts.push(volume.text);
   if (!facts.length) return undefined;
-  const what = volume ? `backups stuck: Longhorn volume ${untrustedLine(h.volume?.status?.robustness ?? 'unknown', 20)}` : 'mover stuck';
+  const what = volume ? 'backups stuck' : 'mover stuck';
   return { id: problemId(h.namespace, h.name, 'stuck'), kind: 'stuck', namespace: h.namespace, name: h.name, since: since ?? now, what, facts, health: h };
 }
 

@@ -146,5 +146,6 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
       out.lines.push(`The doctor's checks of ${inlineCode(p.namespace, 60)} could not run: ${untrustedLine((err as Error).message, 200)}`);
     }
   }
+  out.fix = [...new Set(out.fix)];
   return out;
 }
