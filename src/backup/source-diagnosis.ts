@@ -17,6 +17,7 @@ import { diagnose, readDoctorInput } from './doctor.ts';
 import type { Finding } from './doctor.ts';
 import type { Problem } from './incidents.ts';
 import { stuckReasons } from './stuck-reasons.ts';
+import { moverState, moverStateLine } from '../volsync/mover-state.ts';
 
 export interface LogClassification {
   /** A short name of the cause: "repository locked by a mover pod that no longer exists". */
@@ -118,6 +119,8 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
   } else if (p.kind === 'failing' && h?.result === 'Failed') {
     out.lines.push('The last mover run failed and VolSync kept no log of it.');
   }
+  // Whether a mover runs, in the words every other reply uses (src/volsync/mover-state.ts).
+  if (h && p.kind !== 'unprotected') out.lines.push(moverStateLine(moverState(h.source, h.pods, h.job), deps.now));
   if (p.kind === 'stuck' && h) {
     if (h.volume && h.causes.some((c) => c.kind === 'volume-faulted')) out.headline = `Longhorn volume ${untrustedLine(h.volumeName ?? '', 80)} ${untrustedLine(h.volume.status?.robustness ?? 'unknown', 20)}`;
     const stuck = h.pods.filter((pod) => pod.status?.phase === 'Pending' || pod.status?.phase === undefined);

@@ -94,7 +94,8 @@ describe('backup watch on a real API server', { skip }, () => {
     await fx.source(ns, 'plex', spec('plex'), {
       lastSyncStartTime: iso(now - 3 * HOUR), lastSyncTime: iso(now - 8 * 24 * HOUR), lastSyncDuration: '2m13s',
       latestMoverStatus: { result: 'Failed', logs: LOCK_LOG },
-      conditions: [syncCondition('False', 'WaitingForSchedule', 'Waiting for next scheduled synchronization', now - 3 * HOUR)],
+      // VolSync keeps retrying: Synchronizing stays True, and no mover pod runs.
+      conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', now - 3 * HOUR)],
     });
     await fx.source(ns, 'late', spec('late'), syncedStatus(now - 5 * HOUR));
     await fx.source(ns, 'resting', spec('resting', { paused: true }), { lastSyncTime: iso(now - 9 * 24 * HOUR), latestMoverStatus: { result: 'Failed', logs: LOCK_LOG } });
@@ -139,6 +140,7 @@ describe('backup watch on a real API server', { skip }, () => {
     assert.match(plexThread, /restic locks .* plex/);
     assert.match(plexThread, /unable to create lock in backend/);
     assert.match(plexThread, /No successful sync for 8d/);
+    assert.match(plexThread, /VolSync is retrying; no mover pod runs/);
     const meiliThread = replies(parentOf('meili')).map(text).join('\n');
     assert.match(meiliThread, /kubectl get volumes.longhorn.io -n longhorn-system/);
     assert.match(meiliThread, /stuck in Pending \(ContainerCreating\) for 40m/);
