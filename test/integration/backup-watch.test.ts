@@ -129,7 +129,7 @@ describe('backup watch on a real API server', { skip }, () => {
       assert.equal(colour(m), '#E01E5A');
     }
     const plex = parentOf('plex');
-    assert.match(plex.text, /backups failing for 3h .*— repository locked by a mover pod that no longer exists/);
+    assert.match(plex.text, /backups failing for (7d 23h|8d) .*— repository locked by a mover pod that no longer exists/);
     assert.match(parentOf('late').text, /backups overdue/);
     assert.match(parentOf('meili').text, /backups stuck for 40m .*— Longhorn volume pvc-bbwatch-faulted-\w+ faulted/);
     assert.match(parentOf('orphan').text, /PVC not backed up/);
@@ -166,7 +166,7 @@ describe('backup watch on a real API server', { skip }, () => {
     // While no bot runs, plex syncs successfully.
     await fx.sourceStatus(ns, 'plex', { ...syncedStatus(Date.now()), lastSyncStartTime: iso(Date.now() - 2 * MINUTE) });
     const c = replica('replica-c');
-    await until('the plex thread closed', () => replies(slack.message(CH, plexTs)!).some((m) => /Healthy again after 3h/.test(m.text)));
+    await until('the plex thread closed', () => replies(slack.message(CH, plexTs)!).some((m) => /Healthy again after (7d 23h|8d)/.test(m.text)));
     await new Promise((r) => setTimeout(r, 1500));
     await c.watch.idle();
     await c.poster.idle();
@@ -178,7 +178,7 @@ describe('backup watch on a real API server', { skip }, () => {
     const plex = slack.message(CH, plexTs)!;
     assert.equal(replies(plex).length, before.get(plexTs)! + 1, 'one recovery reply');
     assert.equal(colour(plex), '#2EB67D', 'the parent turned green');
-    assert.match(plex.text, /plex: healthy again after 3h/);
+    assert.match(plex.text, /plex: healthy again after (7d 23h|8d)/);
     await stop(c);
   });
 });
