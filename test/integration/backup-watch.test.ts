@@ -27,9 +27,12 @@ import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { Fixtures, HOUR, LOCK_LOG, MINUTE, iso, kubeFixtures, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
 import { syncedStatus } from './backup-fixtures.ts';
 import { stopAll } from '../harness/stop-all.ts';
+import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
+import type { BotProcess } from '../harness/bot-process.ts';
 
 const skip = await kubeUnavailableReason();
 const BOT_TOKEN = 'xoxb-test-backup-watch-token';
+const SIGNING_SECRET = 'test-backup-watch-signing-secret';
 const CH = 'C0WATCH';
 const log = pino({ level: process.env['TEST_LOG'] ?? 'silent' });
 const text = (m: StoredMessage) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;
@@ -81,7 +84,7 @@ describe('backup watch on a real API server', { skip }, () => {
 
   before(async () => {
     ({ harness, fx } = await kubeFixtures());
-    slack = await startSlackStandIn({ botToken: BOT_TOKEN, postMessagePerSecondPerChannel: Infinity });
+    slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, postMessagePerSecondPerChannel: Infinity });
     config = {
       ...parseFileConfig({ alerts: { routes: [{ match: { namespace: ns }, channel: CH }] }, watch: { unprotectedGraceMinutes: 0 } }, 'test'),
       env: parseEnv({ SLACK_MODE: 'terminal' }), source: 'test',
@@ -180,5 +183,28 @@ describe('backup watch on a real API server', { skip }, () => {
     assert.equal(colour(plex), '#2EB67D', 'the parent turned green');
     assert.match(plex.text, /plex: healthy again after (7d 23h|8d)/);
     await stop(c);
+  });
+
+  test('the whole bot (HTTP mode, leader election) opens the incidents by itself, and /backup incidents links their threads', { timeout: 120_000 }, async () => {
+    const CH2 = 'C0WATCHBOT';
+    const state = uniq('bbwatch-state');
+    await fx.namespace(state);
+    const config = writeBotConfig('watch', { alerts: { routes: [{ match: { namespace: ns }, channel: CH2 }] }, watch: { enabled: true, unprotectedGraceMinutes: 0 } });
+    let bot: BotProcess | undefined;
+    try {
+      bot = await startHttpBot(slack, { KUBECONFIG: harness.kubeconfigPath, BACKUP_BOT_CONFIG: config, POD_NAMESPACE: state });
+      // plex recovered in the previous test; the other three are still broken.
+      await until('three incidents from the bot', () => slack.messages(CH2).length >= 3, 60_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      const posted = slack.messages(CH2);
+      assert.deepEqual(posted.map((m) => /\/(\w+):/.exec(m.text)?.[1]).sort(), ['late', 'meili', 'orphan']);
+      const sent = await slack.sendSlashCommandHttp({ command: '/backup', text: 'incidents', user_id: 'U0WATCHER', channel_id: CH2 });
+      const res = await slack.replyTo(sent, 15_000);
+      const body = JSON.stringify(res.body);
+      assert.match(body, /3 open backup incidents/);
+      for (const name of ['late', 'meili', 'orphan']) assert.match(body, new RegExp(`${ns}/${name}\\*: [^•]*?<https?://[^|>]+\\|thread>`));
+    } finally {
+      await bot?.stop();
+    }
   });
 });
