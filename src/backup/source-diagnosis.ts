@@ -14,7 +14,7 @@ import { untrustedLine, inlineCode } from '../reply.ts';
 import type { Pod } from './objects.ts';
 import { key, nameOf } from './objects.ts';
 import { diagnose, readDoctorInput } from './doctor.ts';
-import type { Finding } from './doctor.ts';
+import type { DoctorInput, Finding } from './doctor.ts';
 import type { Problem } from './incidents.ts';
 import { stuckReasons } from './stuck-reasons.ts';
 import { moverState, moverStateLine } from '../volsync/mover-state.ts';
@@ -93,6 +93,8 @@ export interface DiagnosisDeps {
   kube?: Kube;
   pvcLabel: string;
   now: number;
+  /** The doctor's input for a namespace; the watch shares one per namespace and round, so a storm reads each namespace once. */
+  doctorInput?: (namespace: string) => Promise<DoctorInput>;
 }
 
 function findingFor(p: Problem, findings: readonly Finding[]): Finding[] {
@@ -137,7 +139,7 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
   }
   if (deps.kube) {
     try {
-      const input = await readDoctorInput(deps.kube, p.namespace, deps.pvcLabel);
+      const input = await (deps.doctorInput ? deps.doctorInput(p.namespace) : readDoctorInput(deps.kube, p.namespace, deps.pvcLabel));
       const mine = findingFor(p, diagnose(input, { pvcLabel: deps.pvcLabel, namespace: p.namespace, now: deps.now }).findings);
       for (const f of mine) {
         out.lines.push(`*Doctor:* ${f.why}`);
