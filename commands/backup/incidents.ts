@@ -68,7 +68,12 @@ export const incidentsCommand = (deps: IncidentsDeps) => async (_cmd: unknown, c
   } catch (err) {
     return errorReply(err instanceof UserError ? err.message : kubeErrorLine(err, 'list the backups', kube));
   }
-  const { problems, notes } = detectProblems(inv, now, watchSettings(ctx.services.config));
+  const settings = watchSettings(ctx.services.config);
+  const { problems, notes } = detectProblems(inv, now, settings);
+  // What the watch would open once its grace runs out (a PVC labelled minutes ago): said apart, not hidden.
+  const ids = new Set(problems.map((p) => p.id));
+  const soon = detectProblems(inv, now, { ...settings, overdueGraceMs: 0, stuckMs: 0, unprotectedGraceMs: 0 }).problems
+    .filter((p) => !ids.has(p.id) && (p.kind === 'unprotected' || p.kind === 'stuck'));
   const blocks: Block[] = [];
   const head = problems.length ? `${plural(problems.length, 'backup problem')} now` : 'No backup problems now: every watched source is healthy.';
   blocks.push({ type: 'section', text: problems.length ? `:red_circle: *${head}* (worked out from the cluster; incident threads exist only where the bot runs in Slack)` : `:large_green_circle: ${head}` });
@@ -79,6 +84,10 @@ export const incidentsCommand = (deps: IncidentsDeps) => async (_cmd: unknown, c
   });
   if (problems.length > MAX_LISTED) lines.push(`…and ${problems.length - MAX_LISTED} more.`);
   if (lines.length) blocks.push({ type: 'section', text: lines.join('\n') });
+  if (soon.length) {
+    const grace = (p: (typeof soon)[number]) => (p.kind === 'unprotected' ? `watch.unprotectedGraceMinutes ${ctx.services.config.watch.unprotectedGraceMinutes}` : `watch.stuckMinutes ${ctx.services.config.watch.stuckMinutes}`);
+    blocks.push({ type: 'section', text: `*Not incidents yet* (within the watch's grace):\n${soon.slice(0, MAX_LISTED).map((p) => `• *${p.namespace}/${p.name}*: ${p.what}, ${since(p.since, now)} (${grace(p)})`).join('\n')}` });
+  }
   if (notes.length) blocks.push({ type: 'context', elements: notes.slice(0, 5) });
   return reply(head, blocks, { tone: problems.length ? 'error' : 'ok' });
 };

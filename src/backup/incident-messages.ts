@@ -79,3 +79,63 @@ export function backAgainReply(p: Problem): Reply {
   const text = `:red_circle: Back again: ${p.what}. Continuing in this thread.`;
   return { text: text.replace(/^:[a-z_]+: /, ''), blocks: [{ type: 'section', text }], visibility: 'channel' };
 }
+
+export interface StormFacts {
+  /** Sources still broken, of `total` in the storm. */
+  count: number;
+  total: number;
+  kind: Problem['kind'];
+  /** The shared cause (mrkdwn, escaped). */
+  cause: string;
+  since: number;
+  state: 'open' | 'resolved';
+}
+
+const STORM_WORDS: Record<Problem['kind'], [string, string]> = {
+  failing: ['source', 'failing'],
+  stuck: ['source', 'stuck'],
+  overdue: ['source', 'overdue'],
+  unprotected: ['PVC', 'not backed up'],
+};
+
+/** ":red_circle: 500 sources failing: storage endpoint unreachable", then its count as they recover. */
+export function stormParentMessage(f: StormFacts, now: number): { text: string; blocks: Record<string, unknown>[]; attachments: Record<string, unknown>[] } {
+  const [noun, state] = STORM_WORDS[f.kind];
+  const nouns = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const line = f.state === 'resolved'
+    ? `:large_green_circle: All ${nouns(f.total)} healthy again (were ${state}: ${f.cause})`
+    : `:red_circle: *${f.count === f.total ? nouns(f.total) : `${f.count} of ${nouns(f.total)}`} ${state}*: ${f.cause} — for ${duration(now - f.since)} (since ${whenIn(new Date(f.since), 'UTC', new Date(now))}); the list is in the thread`;
+  const reply: Reply = { text: line.replace(/^:[a-z_]+: /, '').replace(/\*/g, ''), blocks: [{ type: 'section', text: line }], visibility: 'channel' };
+  return {
+    ...renderBlocks(reply),
+    attachments: [{ color: f.state === 'open' ? COLOURS.open : COLOURS.resolved, fallback: f.state, text: f.state === 'open' ? 'Backup incidents with one cause · the list in the thread' : 'Backup incidents closed', mrkdwn_in: ['text'] }],
+  };
+}
+
+/** Lines into chunks that each fit one section (3,000 characters), so a long list is split, never cut. */
+export function chunkLines(lines: readonly string[], budget = 2800): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let size = 0;
+  for (const l of lines) {
+    if (cur.length && size + l.length + 1 > budget) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(l);
+    size += l.length + 1;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** The storm's members, as many replies as they need: every one listed. */
+export function stormListReplies(members: readonly Problem[], now: number): Reply[] {
+  const lines = members.map((p) => `• *${p.namespace}/${p.name}* since ${whenIn(new Date(p.since), 'UTC', new Date(now))}`);
+  return chunkLines(lines, 2700).map((chunk, i) => ({
+    text: `${members.length} affected (part ${i + 1})`,
+    blocks: [{ type: 'section', text: `${i === 0 ? `*${members.length} affected:*\n` : ''}${chunk.join('\n')}` }],
+    visibility: 'channel',
+  }));
+}

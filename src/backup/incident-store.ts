@@ -37,8 +37,19 @@ export interface IncidentRecord {
   /** Short hashes of the facts already in the thread. */
   facts: string[];
   resolvedAt?: number;
+  /** Part of a storm: the thread (ts) is shared by this many sources with one cause, posted as one parent. */
+  group?: number;
   /** The replica posting it now and until when that claim holds. */
   claim?: { by: string; until: number };
+}
+
+export interface ClaimAsk {
+  id: string;
+  kind: ProblemKind;
+  channel: string;
+  since: number;
+  /** false: never continue a resolved incident's thread (default: within the flap window). */
+  reuse?: boolean;
 }
 
 export type ClaimResult =
@@ -67,7 +78,7 @@ export const factHash = (fact: string): string => createHash('sha256').update(fa
 
 interface Stored {
   i: string; k: ProblemKind; c: string; t: string; o: number; s: number; f: string[];
-  p?: string; w?: string; h?: string; r?: number; l?: { b: string; u: number };
+  p?: string; w?: string; h?: string; r?: number; g?: number; l?: { b: string; u: number };
 }
 
 export function encodeIncident(r: IncidentRecord): string {
@@ -77,6 +88,7 @@ export function encodeIncident(r: IncidentRecord): string {
     ...(r.what !== undefined ? { w: capText(r.what, 200) } : {}),
     ...(r.headline !== undefined ? { h: capText(r.headline, 300) } : {}),
     ...(r.resolvedAt !== undefined ? { r: r.resolvedAt } : {}),
+    ...(r.group !== undefined ? { g: r.group } : {}),
     ...(r.claim ? { l: { b: capText(r.claim.by, 128), u: r.claim.until } } : {}),
   };
   return JSON.stringify(s);
@@ -93,6 +105,7 @@ export function decodeIncident(text: string | undefined): IncidentRecord | undef
       ...(typeof s.w === 'string' ? { what: s.w } : {}),
       ...(typeof s.h === 'string' ? { headline: s.h } : {}),
       ...(typeof s.r === 'number' ? { resolvedAt: s.r } : {}),
+      ...(typeof s.g === 'number' ? { group: s.g } : {}),
       ...(s.l && typeof s.l.b === 'string' && typeof s.l.u === 'number' ? { claim: { by: s.l.b, until: s.l.u } } : {}),
     };
   } catch {
@@ -197,24 +210,32 @@ export class IncidentStore {
    * (a new one, or a resolved one within the flap window with its thread), or `taken` when it is
    * open already or another replica's claim on it still holds.
    */
-  async claim(o: { id: string; kind: ProblemKind; channel: string; since: number }): Promise<ClaimResult> {
-    const key = incidentKey(o.id);
-    return this.#backend.update((data): ClaimResult => {
+  async claim(o: ClaimAsk): Promise<ClaimResult> {
+    return (await this.claimMany([o]))[0]!;
+  }
+
+  /** claim() for many incidents in one write (a storm opens hundreds at once). */
+  async claimMany(asks: readonly ClaimAsk[]): Promise<ClaimResult[]> {
+    return this.#backend.update((data): ClaimResult[] => {
       const now = this.#now();
-      const cur = decodeIncident(data[key]);
-      const claim = { by: this.identity, until: now + this.#limits.claimTtlMs };
-      if (cur && cur.resolvedAt === undefined) {
-        const stale = cur.ts === '' && cur.claim !== undefined && cur.claim.by !== this.identity && cur.claim.until <= now;
-        if (!stale) return { taken: cur };
-      }
-      const flap = cur?.resolvedAt !== undefined && cur.ts !== '' && now - cur.resolvedAt <= this.#limits.flapMs;
-      const rec: IncidentRecord = flap
-        ? { ...cur!, since: Math.min(cur!.since, o.since), claim }
-        : { id: o.id, kind: o.kind, channel: o.channel, ts: '', openedAt: now, since: o.since, facts: [], claim };
-      if (flap) delete rec.resolvedAt;
-      data[key] = encodeIncident(rec);
+      const out = asks.map((o): ClaimResult => {
+        const key = incidentKey(o.id);
+        const cur = decodeIncident(data[key]);
+        const claim = { by: this.identity, until: now + this.#limits.claimTtlMs };
+        if (cur && cur.resolvedAt === undefined) {
+          const stale = cur.ts === '' && cur.claim !== undefined && cur.claim.by !== this.identity && cur.claim.until <= now;
+          if (!stale) return { taken: cur };
+        }
+        const flap = o.reuse !== false && cur?.resolvedAt !== undefined && cur.ts !== '' && cur.group === undefined && now - cur.resolvedAt <= this.#limits.flapMs;
+        const rec: IncidentRecord = flap
+          ? { ...cur!, since: Math.min(cur!.since, o.since), claim }
+          : { id: o.id, kind: o.kind, channel: o.channel, ts: '', openedAt: now, since: o.since, facts: [], claim };
+        if (flap) delete rec.resolvedAt;
+        data[key] = encodeIncident(rec);
+        return { claimed: rec };
+      });
       pruneIncidents(data, this.#limits, now);
-      return { claimed: rec };
+      return out;
     });
   }
 
@@ -223,16 +244,25 @@ export class IncidentStore {
    * incident now belongs to another thread: another writer replaced it, and its thread wins.
    */
   async save(rec: IncidentRecord): Promise<boolean> {
-    const key = incidentKey(rec.id);
+    return (await this.saveMany([rec]))[0]!;
+  }
+
+  /** save() for many incidents in one write. */
+  async saveMany(recs: readonly IncidentRecord[]): Promise<boolean[]> {
     return this.#backend.update((data) => {
-      const cur = decodeIncident(data[key]);
-      if (cur && cur.ts !== '' && cur.ts !== rec.ts) return false;
-      if (cur && cur.ts === '' && cur.claim && cur.claim.by !== this.identity && cur.claim.until > this.#now()) return false;
-      const copy = { ...rec };
-      delete copy.claim;
-      data[key] = encodeIncident(copy);
-      pruneIncidents(data, this.#limits, this.#now());
-      return true;
+      const now = this.#now();
+      const out = recs.map((rec) => {
+        const key = incidentKey(rec.id);
+        const cur = decodeIncident(data[key]);
+        if (cur && cur.ts !== '' && cur.ts !== rec.ts) return false;
+        if (cur && cur.ts === '' && cur.claim && cur.claim.by !== this.identity && cur.claim.until > now) return false;
+        const copy = { ...rec };
+        delete copy.claim;
+        data[key] = encodeIncident(copy);
+        return true;
+      });
+      pruneIncidents(data, this.#limits, now);
+      return out;
     });
   }
 

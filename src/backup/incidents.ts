@@ -93,7 +93,12 @@ function failingProblem(h: SourceHealth, now: number): Problem | undefined {
   const failed = h.result === 'Failed';
   const syncError = sync?.reason === 'Error';
   if (!failed && !syncError) return undefined;
-  const since = (failed ? h.lastSyncStart : undefined) ?? ms(sync?.lastTransitionTime) ?? now;
+  let since = (failed ? h.lastSyncStart : undefined) ?? ms(sync?.lastTransitionTime) ?? now;
+  // Every run since the last success failed: the first of them is when backups began failing
+  // (a stale lock fails each run for days; "failing for 5m" would hide that).
+  const cron = h.schedule ? cronSchedule(h.schedule) : undefined;
+  const firstMissed = cron && h.lastSync !== undefined ? cron.next(h.lastSync) : undefined;
+  if (firstMissed !== undefined && firstMissed < since) since = firstMissed;
   const facts = h.causes.filter((c) => c.kind === 'failed' || c.kind === 'sync-error' || c.kind === 'mover-failed' || c.kind === 'job-backoff').map((c) => c.text);
   return { id: problemId(h.namespace, h.name, 'failing'), kind: 'failing', namespace: h.namespace, name: h.name, since, what: 'backups failing', facts, health: h };
 }
@@ -111,7 +116,7 @@ function stuckProblem(h: SourceHealth, now: number, stuckMs: number): Problem | 
   const volume = h.causes.find((c) => c.kind === 'volume-faulted');
   if (volume) facts.push(volume.text);
   if (!facts.length) return undefined;
-  const what = volume ? `backups stuck: Longhorn volume ${untrustedLine(h.volume?.status?.robustness ?? 'unknown', 20)}` : 'mover stuck';
+  const what = volume ? 'backups stuck' : 'mover stuck';
   return { id: problemId(h.namespace, h.name, 'stuck'), kind: 'stuck', namespace: h.namespace, name: h.name, since: since ?? now, what, facts, health: h };
 }
 

@@ -14,9 +14,10 @@ import { untrustedLine, inlineCode } from '../reply.ts';
 import type { Pod } from './objects.ts';
 import { key, nameOf } from './objects.ts';
 import { diagnose, readDoctorInput } from './doctor.ts';
-import type { Finding } from './doctor.ts';
+import type { DoctorInput, Finding } from './doctor.ts';
 import type { Problem } from './incidents.ts';
 import { stuckReasons } from './stuck-reasons.ts';
+import { moverState, moverStateLine } from '../volsync/mover-state.ts';
 
 export interface LogClassification {
   /** A short name of the cause: "repository locked by a mover pod that no longer exists". */
@@ -92,6 +93,8 @@ export interface DiagnosisDeps {
   kube?: Kube;
   pvcLabel: string;
   now: number;
+  /** The doctor's input for a namespace; the watch shares one per namespace and round, so a storm reads each namespace once. */
+  doctorInput?: (namespace: string) => Promise<DoctorInput>;
 }
 
 function findingFor(p: Problem, findings: readonly Finding[]): Finding[] {
@@ -118,6 +121,8 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
   } else if (p.kind === 'failing' && h?.result === 'Failed') {
     out.lines.push('The last mover run failed and VolSync kept no log of it.');
   }
+  // Whether a mover runs, in the words every other reply uses (src/volsync/mover-state.ts).
+  if (h && p.kind !== 'unprotected') out.lines.push(moverStateLine(moverState(h.source, h.pods, h.job), deps.now));
   if (p.kind === 'stuck' && h) {
     if (h.volume && h.causes.some((c) => c.kind === 'volume-faulted')) out.headline = `Longhorn volume ${untrustedLine(h.volumeName ?? '', 80)} ${untrustedLine(h.volume.status?.robustness ?? 'unknown', 20)}`;
     const stuck = h.pods.filter((pod) => pod.status?.phase === 'Pending' || pod.status?.phase === undefined);
@@ -134,7 +139,7 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
   }
   if (deps.kube) {
     try {
-      const input = await readDoctorInput(deps.kube, p.namespace, deps.pvcLabel);
+      const input = await (deps.doctorInput ? deps.doctorInput(p.namespace) : readDoctorInput(deps.kube, p.namespace, deps.pvcLabel));
       const mine = findingFor(p, diagnose(input, { pvcLabel: deps.pvcLabel, namespace: p.namespace, now: deps.now }).findings);
       for (const f of mine) {
         out.lines.push(`*Doctor:* ${f.why}`);
@@ -146,5 +151,6 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
       out.lines.push(`The doctor's checks of ${inlineCode(p.namespace, 60)} could not run: ${untrustedLine((err as Error).message, 200)}`);
     }
   }
+  out.fix = [...new Set(out.fix)];
   return out;
 }

@@ -53,7 +53,8 @@ test('one problem per broken source and kind; healthy, paused, manual-only and i
   const d = detectProblems(world(), NOW, settings());
   assert.deepEqual(d.problems.map((p) => p.id), ['apps/late/overdue', 'apps/meili/stuck', 'apps/orphan/unprotected', 'apps/plex/failing']);
   const byId = new Map(d.problems.map((p) => [p.id, p]));
-  assert.equal(byId.get('apps/plex/failing')!.since, NOW - 3 * H);
+  // Every run since the last success (8 days ago) failed: failing since the first of them.
+  assert.equal(byId.get('apps/plex/failing')!.since, Date.parse('2026-11-24T13:00:00Z'));
   // Failing for 3h and 8 days without a success: one incident, the overdue part is a fact of it.
   assert.match(byId.get('apps/plex/failing')!.facts.join('\n'), /No successful sync for 8d/);
   assert.equal(byId.get('apps/late/overdue')!.since, Date.parse('2026-12-02T08:00:00Z'));

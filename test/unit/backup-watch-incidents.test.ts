@@ -18,12 +18,17 @@ interface Post { channel: string; ts: string; thread_ts?: string; text: string; 
 function fakeSlack() {
   const posts: Post[] = [];
   const updates: Post[] = [];
+  // The mrkdwn of every posted section, and the longest, to check what a reader sees.
+  const postedBlocks: Array<{ thread_ts?: string; text: string; longestSection: number }> = [];
+  const sections = (b: unknown) => ((b as Array<{ text?: { text?: string } }> | undefined) ?? []).map((x) => x.text?.text ?? '');
   let n = 0;
   const colour = (a: unknown) => ((a as Array<{ color?: string }> | undefined)?.[0]?.color);
   return {
-    posts, updates,
+    posts, updates, postedBlocks,
     poster: {
-      post: async (a: { channel: string; thread_ts?: string; text?: string; attachments?: unknown }) => {
+      post: async (a: { channel: string; thread_ts?: string; text?: string; attachments?: unknown; blocks?: unknown }) => {
+        const secs = sections(a.blocks);
+        postedBlocks.push({ ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}), text: secs.join('\n'), longestSection: Math.max(0, ...secs.map((t) => t.length)) });
         const ts = `100.${String(++n).padStart(4, '0')}`;
         posts.push({ channel: a.channel, ts, ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}), text: a.text ?? '', ...(colour(a.attachments) ? { colour: colour(a.attachments) } : {}) });
         return { ok: true, ts };
@@ -148,4 +153,48 @@ test('the byte budget evicts resolved incidents first, oldest resolution first',
   data['i.bad'] = '{not json';
   data[incidentKey('ns/gone/failing')] = encodeIncident(rec('ns/gone/failing', { resolvedAt: 0 }));
   assert.deepEqual(pruneIncidents(data, { maxBytes: 1e9, resolvedTtlMs: 100, flapMs: 0, claimTtlMs: 0 }, 1000).sort(), ['i.bad', incidentKey('ns/gone/failing')].sort());
+});
+
+test('a storm of 500 sources failing on one S3 outage is one parent with every source in its thread, closed as they recover', async () => {
+  let now = Date.parse('2026-12-02T12:00:00Z');
+  const S3_DOWN = 'Save(<lock/1a2b>) returned error, retrying after 1.2s: dial tcp 10.0.0.5:9000: connect: connection refused\nFatal: unable to save snapshot';
+  const recovered = new Set<number>();
+  const inv = (): Inventory => ({
+    from: 'cache', at: now, notes: [], jobs: [], pods: [], pvcs: [],
+    sources: Array.from({ length: 500 }, (_, i) => ({
+      metadata: { namespace: `team-${i % 20}`, name: `app-${i}`, creationTimestamp: iso(now - 30 * 24 * H) },
+      spec: { sourcePVC: `app-${i}`, trigger: { schedule: '0 * * * *' } },
+      status: recovered.has(i)
+        ? { lastSyncTime: iso(now - M), lastSyncStartTime: iso(now - 2 * M), latestMoverStatus: { result: 'Successful' } }
+        : { lastSyncTime: iso(Date.parse('2026-12-02T11:50:00Z')), lastSyncStartTime: iso(Date.parse('2026-12-02T11:55:00Z')), latestMoverStatus: { result: 'Failed', logs: S3_DOWN } },
+    })) as never,
+  });
+  const slack = fakeSlack();
+  const watch = new IncidentWatch({ config: parseFileConfig({ alerts: { channel: 'C0ALERTS' } }, 't'), store: IncidentStore.inMemory({ now: () => now }), poster: slack.poster as never, inventory: inv, log, now: () => now });
+  const r = await watch.round();
+  assert.equal(r.opened, 500);
+  const parents = slack.posts.filter((p) => !p.thread_ts);
+  assert.equal(parents.length, 1);
+  assert.match(parents[0]!.text, /^500 sources failing: storage endpoint unreachable — for 5m/);
+  // Every source is named in the thread (nothing dropped), in a few replies, not 500.
+  const thread = slack.posts.filter((p) => p.thread_ts === parents[0]!.ts);
+  assert.ok(thread.length < 20, `${thread.length} replies`);
+  const blocksText = slack.postedBlocks.filter((b) => b.thread_ts === parents[0]!.ts).map((b) => b.text).join('\n');
+  for (let i = 0; i < 500; i++) assert.match(blocksText, new RegExp(`team-${i % 20}/app-${i}\\*`), `app-${i} listed`);
+  for (const b of slack.postedBlocks) assert.ok(b.longestSection <= 3000, 'every section fits Slack\'s limit');
+
+  // 200 recover: one list of them (in as few replies as fit), the parent counts down.
+  now += 10 * M;
+  for (let i = 0; i < 200; i++) recovered.add(i);
+  const before = slack.posts.length;
+  const r2 = await watch.round();
+  assert.equal(r2.resolved, 200);
+  assert.ok(slack.posts.length - before <= 5, `${slack.posts.length - before} posts for 200 recoveries`);
+  assert.match(slack.updates.at(-1)!.text, /^300 of 500 sources failing: storage endpoint unreachable/);
+  for (let i = 200; i < 500; i++) recovered.add(i);
+  now += 10 * M;
+  await watch.round();
+  assert.match(slack.updates.at(-1)!.text, /^All 500 sources healthy again/);
+  assert.equal(slack.updates.at(-1)!.colour, '#2EB67D');
+  assert.equal(slack.posts.filter((p) => !p.thread_ts).length, 1, 'still one parent');
 });
