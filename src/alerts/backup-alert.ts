@@ -128,15 +128,18 @@ export async function diagnoseBackupAlert(t: BackupAlertTarget, alertname: strin
 
   const locked = /repository is already locked|unable to create lock/i.test(rs.status?.latestMoverStatus?.logs ?? '');
   const cause = d?.headline ?? problem?.what ?? (h.state === 'healthy' ? 'the source looks healthy now' : h.state);
+  const moverLine = moverStateLine(h.mover, now);
   const head = `:floppy_disk: *Backup of ${inlineCode(id, 120)}* · ${h.state}${alert}`;
   const facts = [
     // Whether a mover runs: the words /backup status and /restic locks use.
-    moverStateLine(h.mover, now),
+    moverLine,
     `Last result: ${h.result ? `*${untrustedLine(h.result, 40)}*` : '—'} · last successful sync ${h.lastSync !== undefined ? `${rfc3339(h.lastSync)} (${humanDuration(now - h.lastSync)} ago)` : 'never'}`,
     ...(error ? [`:grey_question: ${untrustedLine(error, 300)}`] : []),
   ];
   // The diagnosis' own lines say the cause (and often the next step); without them, the verdict's causes.
-  const lines = d?.lines.length ? d.lines : h.causes.slice(0, 4).map((c) => `• ${c.kind === 'sync-error' ? untrustedLine(c.text, 500) : c.text}`);
+  // The head says whether a mover runs; the diagnosis may say it too (the incident thread needs it).
+  const own = d?.lines.filter((l) => l !== moverLine) ?? [];
+  const lines = own.length ? own : h.causes.slice(0, 4).map((c) => `• ${c.kind === 'sync-error' ? untrustedLine(c.text, 500) : c.text}`);
   const saysCause = lines.some((l) => l.startsWith('*Cause:*'));
   const blocks: Block[] = [{ type: 'section', text: `${head}\n${cause === h.state || saysCause ? '' : `${cause}\n`}${facts.join('\n')}` }];
   if (lines.length) blocks.push({ type: 'section', text: clipText(lines.join('\n'), 2900) });

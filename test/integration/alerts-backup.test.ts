@@ -106,6 +106,7 @@ describe('alerts about backups get the backup diagnosis: real API server, Slack 
       assert.match(d, new RegExp(`Backup of \`${ns}/paperless\`\\* · failing · ${alertname}`));
       // The one truth about movers: the words /backup status and /restic locks use.
       assert.match(d, /VolSync is retrying; no mover pod runs \(sync in progress since 3m ago, last result Failed, 2 failed mover pods\)/);
+      assert.equal(d.match(/no mover pod runs/g)?.length, 1, 'said once');
       assert.match(d, /Last result: \*Failed\* · last successful sync [0-9T:-]+Z \(3h ago\)/);
       // The mover log classified with the runbook patterns, and the next command.
       assert.match(d, /repository locked by a mover pod that no longer exists/);
