@@ -38,6 +38,9 @@ import { kubeMoverSource } from './backup-window/mover-evidence.ts';
 import { cachedMoverPods } from './volsync/mover-pods.ts';
 import { sweepDrillDirs } from './restic/drill-dirs.ts';
 import type { BackupWindows } from '../schedules/backup-window.ts';
+import { startBackupWatch } from '../schedules/backup-watch.ts';
+import type { BackupWatch } from '../schedules/backup-watch.ts';
+import { IncidentStore } from './backup/incident-store.ts';
 
 export interface Bot {
   config: Config;
@@ -136,8 +139,11 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const silences = env.mode !== 'terminal' && env.alertmanagerUrl ? new SilencesClient({ baseUrl: env.alertmanagerUrl }) : undefined;
   const signer = new ButtonSigner(env.botToken);
   let windows: BackupWindows | undefined;
+  let watch: BackupWatch | undefined;
+  // The backup watch's incidents live in the cluster, so a restart or another replica continues them.
+  const incidents = kube && backupCache && config.watch.enabled ? IncidentStore.inConfigMap(kube, { namespace: botNamespace(kube) }) : undefined;
   const commands = buildCommands({
-    backup: { cache: backupCache, background, windows: () => windows?.service },
+    backup: { cache: backupCache, background, windows: () => windows?.service, incidents: () => (watch ? incidents : undefined) },
     restic: { background },
     ...(env.mode !== 'terminal' ? { alerts: { silences, signer } } : {}),
   });
@@ -169,6 +175,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       ...(alerts.silences ? { silences: alerts.silences } : {}),
     });
     alerts.addHooks(windows.hooks);
+    // The backup watch: incidents from the watch cache, on the leader only.
+    if (backupCache && incidents) {
+      watch = startBackupWatch({ services: { ...services, slack: { client: slack.client, poster: slack.poster } }, cache: backupCache, store: incidents });
+    }
   }
 
   let port: number | undefined;
@@ -183,6 +193,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   const stop = async () => {
     await windows?.stop();
+    await watch?.stop();
     await alerts?.stop();
     background.stop();
     await backupCache?.stop();

@@ -8,7 +8,7 @@ import { IANAZone } from 'luxon';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseCrashPatterns } from './alerts/crash-pattern.ts';
-import { isDnsLabel } from './command/names.ts';
+import { isDnsLabel, isDnsSubdomain } from './command/names.ts';
 
 const slackId = (prefix: string, what: string) =>
   z.string().regex(new RegExp(`^[${prefix}][A-Z0-9]{2,}$`), `expected a Slack ${what} ID such as ${prefix[0]}0123ABCD`);
@@ -58,6 +58,30 @@ const windowSchema = z.object({
   channel: slackId('CG', 'channel').optional(),
 }).strict();
 
+const MINUTES = (max: number) => `expected a whole number of minutes from 0 to ${max}`;
+const minutes = (max: number, dflt: number) => z.number(got(MINUTES(max))).int(got(MINUTES(max))).min(0, got(MINUTES(max))).max(max, got(MINUTES(max))).default(dflt);
+
+/** The backup watch (schedules/backup-watch.ts): when a source's problem becomes an incident, and where it is posted. */
+const watchSchema = z.object({
+  /** Runs in the Slack modes (the terminal lists problems on demand with /backup incidents). */
+  enabled: z.boolean(got('expected true or false')).default(true),
+  /** Where incidents go when no alerts.routes entry matches the namespace; default alerts.channel. */
+  channel: slackId('CG', 'channel').optional(),
+  /** A source is overdue after its schedule's interval plus this long without a successful sync. */
+  overdueGraceMinutes: minutes(1440, 30),
+  /** A mover pod Pending / ContainerCreating for this long is stuck. */
+  stuckMinutes: minutes(1440, 15),
+  /** A PVC labelled backups.pvcLabel without a ReplicationSource for this long is unprotected. */
+  unprotectedGraceMinutes: minutes(10080, 60),
+  /** Sources never turned into incidents: a whole namespace, or one name (source or PVC) in it. */
+  ignore: z.array(z.object({
+    namespace: namespaceName,
+    name: z.string().refine(isDnsSubdomain, got('expected a Kubernetes object name such as "media"')).optional(),
+  }).strict()).default([]),
+}).strict();
+
+export const WATCH_DEFAULTS = { enabled: true, overdueGraceMinutes: 30, stuckMinutes: 15, unprotectedGraceMinutes: 60, ignore: [] };
+
 export const configSchema = z.object({
   slack: z.object({
     channels: z.array(slackId('CGD', 'channel')).default([]),
@@ -106,10 +130,12 @@ export const configSchema = z.object({
     sampleFiles: z.number().int().min(1).max(10_000).default(200),
     sampleMegabytes: z.number().int().min(1).max(100_000).default(500),
   }).strict().default({ readDataSubset: '5%', sampleFiles: 200, sampleMegabytes: 500 }),
+  watch: watchSchema.default(WATCH_DEFAULTS),
 }).strict();
 
 export type FileConfig = z.infer<typeof configSchema>;
 export type WindowConfig = z.infer<typeof windowSchema>;
+export type WatchConfig = z.infer<typeof watchSchema>;
 
 export interface EnvConfig {
   mode: 'socket' | 'http' | 'terminal';

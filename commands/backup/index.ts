@@ -8,6 +8,7 @@ import type { BackupWindowService } from '../../src/backup-window/service.ts';
 import type { CommandFamily } from '../../src/command/registry.ts';
 import { objectVerb } from '../../src/command/registry.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
+import type { IncidentStore } from '../../src/backup/incident-store.ts';
 import type { FollowOptions } from './run.ts';
 import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION, VERIFY_ACTION, VERIFY_AUDIT_ACTION, VERIFY_CANCEL_ACTION } from './actions.ts';
 import { lazy } from '../../src/command/lazy.ts';
@@ -17,6 +18,7 @@ const runVerb = lazy(() => import('./run.ts'));
 const doctor = lazy(() => import('./doctor.ts'));
 const windowVerb = lazy(() => import('./window.ts'));
 const verify = lazy(() => import('./verify.ts'));
+const incidents = lazy(() => import('./incidents.ts'));
 
 export interface BackupCommandDeps {
   /** The watch cache of a running bot; without it status lists directly. */
@@ -27,6 +29,8 @@ export interface BackupCommandDeps {
   background?: BackgroundWork;
   /** The running backup-window service, once the Slack side has started it; without it /backup window builds its own view. */
   windows?: () => BackupWindowService | undefined;
+  /** The backup watch's incidents, when the watch runs; without it /backup incidents works out the problems from the cluster. */
+  incidents?: () => IncidentStore | undefined;
 }
 
 export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
@@ -69,6 +73,12 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         summary: 'Whether a backup window is open, when the next opens and closes, and the alerts and silences it owns.',
         args: [],
         handler: async (cmd, ctx) => (await windowVerb()).windowCommand({ windows: deps.windows })(cmd, ctx),
+      },
+      {
+        verb: 'incidents',
+        summary: 'The open backup incidents the watch follows: source, problem, since when, and a link to each thread.',
+        args: [],
+        handler: async (cmd, ctx) => (await incidents()).incidentsCommand({ cache: deps.cache, store: deps.incidents?.() })(cmd, ctx),
       },
     ],
     // The buttons of /backup run and /backup verify: confirm and cancel.

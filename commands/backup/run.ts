@@ -22,9 +22,10 @@ import { RESUME_SCHEDULE, mergePatchCmd, newToken, resumeSchedule, triggerManual
 import { followSource } from '../../src/volsync/follow.ts';
 import type { FollowOutcome as SourceFollowOutcome } from '../../src/volsync/follow.ts';
 import type { Pod, ReplicationSource } from '../../src/backup/objects.ts';
-import { condition, ms, nameOf, rfc3339, sourceJobName } from '../../src/backup/objects.ts';
-import { logTail, podPhase, podSince } from '../../src/backup/source-health.ts';
+import { ms, nameOf, rfc3339, sourceJobName } from '../../src/backup/objects.ts';
+import { logTail } from '../../src/backup/source-health.ts';
 import { resolveReply } from '../../src/backup/status.ts';
+import { moverState, moverStateLine } from '../../src/volsync/mover-state.ts';
 
 import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from './actions.ts';
 
@@ -55,11 +56,14 @@ export function refusal(rs: ReplicationSource, pods: Pod[], now: number): string
   if (rs.spec?.paused) {
     return `\`${ns}/${name}\` is paused (\`spec.paused: true\`), so a manual sync would not start. Resume it first: \`${mergePatchCmd(ns, name, '{"spec":{"paused":false}}')}\``;
   }
-  const sync = condition(rs.status?.conditions, 'Synchronizing');
-  const active = pods.find((p) => (p.status?.phase === 'Running' || p.status?.phase === 'Pending') && !p.metadata?.deletionTimestamp);
-  if ((sync?.status === 'True' && sync.reason === 'SyncInProgress') || active) {
-    const since = ms(sync?.lastTransitionTime) ?? (active ? podSince(active) : undefined);
-    return `A sync of \`${ns}/${name}\` is already running${since !== undefined ? ` (for ${humanDuration(now - since)})` : ''}${active ? `: mover pod \`${nameOf(active)}\` is ${podPhase(active)}` : ''}. Wait for it to finish; \`/backup status ${ns} ${name}\` shows it.`;
+  // A sync VolSync has in progress (a mover pod, or VolSync retrying without one) would not start
+  // a second one: the manual trigger only waits behind it. Said in the words every reply uses.
+  const mover = moverState(rs, pods);
+  if (mover.kind === 'mover') {
+    return `\`${ns}/${name}\`: ${moverStateLine(mover, now)} Wait for it to finish; \`/backup status ${ns} ${name}\` shows it.`;
+  }
+  if (mover.kind === 'no-pod') {
+    return `\`${ns}/${name}\`: ${moverStateLine(mover, now)} A manual sync would only wait behind this one${mover.retrying ? `; \`/backup status ${ns} ${name}\` shows why it fails` : `; \`/backup status ${ns} ${name}\` shows it`}.`;
   }
   const manual = rs.spec?.trigger?.manual;
   if (manual && manual !== rs.status?.lastManualSync) {

@@ -14,6 +14,8 @@ import { UserError } from '../../src/errors.ts';
 import { listLocks, localHostFacts, podHostname, podPhaseLookup, verdictFor } from '../../src/restic/index.ts';
 import type { HostFacts, LockVerdict, ResticLock, ResticTarget, RunResticOptions } from '../../src/restic/index.ts';
 import type { ReplicationSource } from '../../src/volsync/source.ts';
+import type { MoverState } from '../../src/volsync/mover-state.ts';
+import { moverState } from '../../src/volsync/mover-state.ts';
 
 export interface LockEvidence {
   lock: ResticLock;
@@ -28,6 +30,8 @@ export interface Evidence {
   locks: LockEvidence[];
   /** Mover pods of this source, and of destinations restoring from the same Secret, that are Running or Pending. */
   movers: MoverPod[];
+  /** Whether the source's own mover runs, or VolSync retries it with no mover pod (src/volsync/mover-state.ts). */
+  source: MoverState;
   facts: HostFacts;
 }
 
@@ -108,6 +112,7 @@ export async function gatherEvidence(
     at,
     locks: locks.map((lock) => ({ lock, verdict: verdictFor(lock, at, facts) })),
     movers: activeMovers(pods, name, destinations),
+    source: moverState(source, pods),
     facts,
   };
 }

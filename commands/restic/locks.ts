@@ -75,7 +75,7 @@ export async function resticLocks(ctx: CommandContext, namespace: string, app: s
     {
       type: 'context',
       elements: [
-        moverLine(evidence.movers, evidence.at),
+        moverLine(evidence.movers, evidence.at, evidence.source),
         `Source \`${target}\`${name !== app ? ` (matched \`${app}\`)` : ''} · Secret \`${secretName}\` · read ${formatInstant(evidence.at)}`,
       ],
     },

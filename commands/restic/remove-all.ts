@@ -88,7 +88,7 @@ export async function requestRemoveAll(ctx: CommandContext, namespace: string, a
   const evidenceBlocks: Block[] = [
     { type: 'section', text: summaryLine(evidence, target) },
     ...lockBlocks(evidence),
-    { type: 'context', elements: [moverLine(evidence.movers, evidence.at), `Secret \`${secretName}\` · read ${formatInstant(evidence.at)}`] },
+    { type: 'context', elements: [moverLine(evidence.movers, evidence.at, evidence.source), `Secret \`${secretName}\` · read ${formatInstant(evidence.at)}`] },
   ];
   if (evidence.locks.length === 0) {
     return { text: `No locks in the repository of ${target}: nothing to remove.`, blocks: evidenceBlocks, visibility: 'ephemeral', tone: 'ok' };

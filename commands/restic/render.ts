@@ -8,6 +8,8 @@ import { clipText, escapeMrkdwn, inlineCode, untrustedLine } from '../../src/rep
 import { formatAge, formatInstant, repositoryBlocks } from '../../src/restic/index.ts';
 import type { Verdict } from '../../src/restic/index.ts';
 import type { Evidence, LockEvidence, MoverPod } from './evidence.ts';
+import type { MoverState } from '../../src/volsync/mover-state.ts';
+import { moverStateLine } from '../../src/volsync/mover-state.ts';
 
 const ORDER: Record<Verdict, number> = { orphaned: 0, stale: 1, unknown: 2, live: 3 };
 const ICON: Record<Verdict, string> = { orphaned: ':red_circle:', stale: ':large_yellow_circle:', unknown: ':white_circle:', live: ':large_green_circle:' };
@@ -70,10 +72,16 @@ export function lockBlocks(evidence: Pick<Evidence, 'locks' | 'at'>): Block[] {
   return blocks;
 }
 
-export function moverLine(movers: readonly MoverPod[], now: Date): string {
-  if (movers.length === 0) return 'Mover pods using this repository now: none running.';
+/**
+ * The mover pods using the repository now; with the source's own mover state, also when VolSync
+ * retries the source with no mover pod (the words /backup status uses too).
+ */
+export function moverLine(movers: readonly MoverPod[], now: Date, source?: MoverState): string {
+  // A restore's mover may use the repository while the source itself waits for VolSync's retry: both are said.
+  const retrying = source?.kind === 'no-pod' ? ` ${moverStateLine(source, now)}` : '';
+  if (movers.length === 0) return `Mover pods using this repository now: none running.${retrying}`;
   const list = movers.map((m) => `\`${m.name}\` ${m.phase}${m.since ? ` for ${formatAge(now.getTime() - m.since.getTime())}` : ''}${m.kind === 'destination' ? ` (restore ${escapeMrkdwn(m.owner)})` : ''}`);
-  return `:arrows_counterclockwise: Mover ${movers.length === 1 ? 'pod' : 'pods'} using this repository now: ${list.join(', ')}.`;
+  return `:arrows_counterclockwise: Mover ${movers.length === 1 ? 'pod' : 'pods'} using this repository now: ${list.join(', ')}.${retrying}`;
 }
 
 /** The one-paragraph summary at the top: how many locks, what they block together. */

@@ -12,6 +12,8 @@ import { isUserError } from '../../src/errors.ts';
 import { UNLOCK_AUDIT } from './actions.ts';
 import { activeMovers, destinationsUsing, factsFrom, listPods } from './evidence.ts';
 import { lockReasonText, lockSection, moverLine, sortLocks } from './render.ts';
+import type { MoverState } from '../../src/volsync/mover-state.ts';
+import { moverState } from '../../src/volsync/mover-state.ts';
 import { plural } from '../../src/text.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { repositoryLease, underRepositoryLease } from './repository-lease.ts';
@@ -63,11 +65,13 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
   const base = { actor: ctx.actor, action: UNLOCK_AUDIT, target, channel: ctx.channel };
   let report: UnlockReport;
   let movers: ReturnType<typeof activeMovers> = [];
+  let state: MoverState | undefined;
   try {
     report = await underRepositoryLease(repositoryLease(kube, namespace, name, ctx.actor), target, (signal) =>
       withRepository(kube, source, async (repo) => {
         const [pods, destinations] = await Promise.all([listPods(kube, namespace), destinationsUsing(kube, namespace, repo.secretName)]);
         movers = activeMovers(pods, name, destinations);
+        state = moverState(source, pods);
         return unlock(repo.target, { ...resticOptions(ctx), signal, removeAll: false, facts: factsFrom(pods), now: ctx.now });
       }),
     );
@@ -95,7 +99,7 @@ export async function plainUnlock(ctx: CommandContext, namespace: string, app: s
   log.info({ target, removed: report.removed.map((l) => l.shortId), remaining: report.remaining.map((r) => r.lock.shortId) }, 'restic unlock done');
 
   const blocks: Block[] = [{ type: 'header', text: `restic unlock · ${target}` }, ...unlockReportBlocks(report, target, now)];
-  blocks.push({ type: 'context', elements: [moverLine(movers, now), `Run by ${mention(ctx.actor)} · ${report.command}`] });
+  blocks.push({ type: 'context', elements: [moverLine(movers, now, state), `Run by ${mention(ctx.actor)} · ${report.command}`] });
   if (report.remaining.length) {
     blocks.push(...(await volsyncOffer(ctx, support, source, 'Some locks remain.').catch((err: unknown) => {
       log.warn({ err }, 'could not offer the VolSync unlock');

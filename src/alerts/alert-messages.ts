@@ -1,6 +1,6 @@
 /**
- * The messages of an alert group's thread: the parent (state colour, counts, summary; updated in
- * place) and the batched replies that list alerts as they fire and resolve.
+ * The messages of an alert group's thread: the parent (state colour, counts, the affected pods,
+ * the diagnosis' headline once known, summary; updated in place) and the batched replies that list alerts as they fire and resolve.
  */
 import type { Block, Reply } from '../reply.ts';
 import { safeLink } from '../reply.ts';
@@ -40,17 +40,56 @@ function summaryOf(a: Pick<WebhookAlert, 'annotations'>): string | undefined {
   return a.annotations['summary'] ?? a.annotations['description'] ?? a.annotations['message'];
 }
 
-export function parentMessage(b: GroupBatch, counts: GroupCounts, now: Date): { text: string; blocks: Record<string, unknown>[]; attachments: Record<string, unknown>[] } {
+/** Pods named in the parent before "and N more". */
+export const PARENT_PODS = 5;
+
+/**
+ * The pods the group is about: the firing ones (all of them once none fires), as `namespace/pod`,
+ * each once, in the order Alertmanager sent them.
+ */
+export function affectedPods(b: Pick<GroupBatch, 'alerts'>): string[] {
+  const all = [...b.alerts.values()].filter((a) => a.labels['pod']);
+  const firing = all.filter((a) => a.status === 'firing');
+  return [...new Set((firing.length ? firing : all).map((a) => `${a.labels['namespace'] ?? '?'}/${a.labels['pod']}`))];
+}
+
+/** "`media/plex-…`, `media/sonarr-…` and 3 more": labels are outside text, each escaped and capped. */
+export function podList(pods: readonly string[], max = PARENT_PODS): string {
+  const shown = pods.slice(0, max).map((p) => code(p, 120));
+  const more = pods.length - shown.length;
+  return `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/** What the thread has found so far: the diagnoses' headlines, first one first. */
+export interface ParentFindings {
+  headlines?: readonly string[];
+}
+
+/** "OOMKilled at 256Mi: raise to 512Mi (and 1 other cause in the thread)", or undefined before any diagnosis. */
+export function headlineText(headlines: readonly string[] | undefined): string | undefined {
+  if (!headlines?.length) return undefined;
+  const others = headlines.length - 1;
+  return `${oneLine(headlines[0]!, 200)}${others > 0 ? ` (and ${others === 1 ? '1 other cause' : `${others} other causes`} in the thread)` : ''}`;
+}
+
+export function parentMessage(b: GroupBatch, counts: GroupCounts, now: Date, found: ParentFindings = {}): { text: string; blocks: Record<string, unknown>[]; attachments: Record<string, unknown>[] } {
   const firing = counts.firing > 0;
   const state = firing ? ':red_circle: FIRING' : ':large_green_circle: RESOLVED';
   const title = groupTitle(b);
   const countText = `${counts.firing} firing · ${counts.resolved} resolved`;
   const blocks: Block[] = [{ type: 'section', text: `${state} *${title}*` }];
+  // What and where first, on a phone: the cause once known, then the pods.
+  const headline = headlineText(found.headlines);
+  if (headline) blocks.push({ type: 'section', text: `:mag: ${headline}` });
+  const pods = affectedPods(b);
+  if (pods.length) blocks.push({ type: 'section', text: `${pods.length === 1 ? 'Pod' : 'Pods'}: ${podList(pods)}` });
   const summary = b.commonAnnotations['summary'] ?? (Object.keys(b.commonAnnotations).length ? summaryOf({ annotations: b.commonAnnotations }) : undefined);
   if (summary) blocks.push({ type: 'section', text: oneLine(summary, 300) });
   const am = safeLink(b.externalURL, 'Alertmanager') ?? 'Alertmanager';
   blocks.push({ type: 'context', elements: [`${am} · receiver ${oneLine(b.receiver, 100)} · updated ${timeIn(now, 'UTC', now)} · details in the thread`] });
-  const reply: Reply = { text: `${firing ? 'FIRING' : 'RESOLVED'}: ${title} (${countText})`, blocks, visibility: 'channel' };
+  // The notification text is read on a lock screen: the first pods and the cause, plain.
+  const about = [pods.length ? `${pods.slice(0, 2).join(', ')}${pods.length > 2 ? ` and ${pods.length - 2} more` : ''}` : '', found.headlines?.[0] ?? ''].filter(Boolean).join(': ');
+  const reply: Reply = { text: `${firing ? 'FIRING' : 'RESOLVED'}: ${title}${about ? ` — ${oneLine(about, 200)}` : ''} (${countText})`, blocks, visibility: 'channel' };
   const rendered = renderBlocks(reply);
   return {
     ...rendered,

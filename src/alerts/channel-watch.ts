@@ -10,7 +10,7 @@ import type { ChannelPoster } from '../slack/poster.ts';
 import { renderBlocks } from '../slack/render-blocks.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Block } from '../reply.ts';
-import type { Diagnosis } from './diagnoser.ts';
+import type { Diagnosing } from './diagnoser.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { WatchTarget } from './watch-parse.ts';
 import { extractTargets, messageText } from './watch-parse.ts';
@@ -20,7 +20,7 @@ export interface WatchOptions {
   app: App;
   channels: readonly string[];
   pattern: RegExp;
-  diagnoser: Diagnosis;
+  diagnoser: Diagnosing;
   poster: ChannelPoster;
   kube?: Kube;
   log: Logger;

@@ -13,10 +13,14 @@ import type { PodFacts, PodTarget } from './pod-facts.ts';
 import { collectPodFacts } from './pod-facts.ts';
 import type { LogReader } from './pod-log.ts';
 import { previousLogReader } from './pod-log.ts';
-import { diagnosisReply } from './diagnosis-reply.ts';
+import { diagnosisHeadline, diagnosisReply } from './diagnosis-reply.ts';
 import type { ButtonSigner, SilenceKind } from './button-values.ts';
 import { epochSeconds, SILENCE_ACTION } from './button-values.ts';
 import { timeIn } from '../text.ts';
+import { untrustedLine } from '../reply.ts';
+import type { WatchSettings } from '../backup/incidents.ts';
+import type { BackupAlertTarget } from './backup-alert.ts';
+import { diagnoseBackupAlert } from './backup-alert.ts';
 
 export interface DiagnoserOptions {
   kube?: Kube;
@@ -28,6 +32,8 @@ export interface DiagnoserOptions {
   /** How long the 1 h / 4 h buttons stay clickable. */
   buttonTtlMs: number;
   readLog?: LogReader;
+  /** The watch's thresholds, for the backup diagnosis of alerts about VolSync (src/alerts/backup-alert.ts). */
+  watch?: WatchSettings;
   concurrency?: number;
   now?: () => Date;
 }
@@ -38,7 +44,11 @@ export interface DiagnoseRequest extends PodTarget {
   lead?: Block[];
 }
 
-const SCOPE = ['alertname', 'namespace', 'pod', 'container'] as const;
+/** A diagnosis reply, and its headline for the alert group's parent. */
+export type Diagnosis = Reply & { headline: string };
+
+// VolSync's metric alerts name their object, Job alerts their Job: a silence covers that one only.
+const SCOPE = ['alertname', 'namespace', 'pod', 'container', 'obj_namespace', 'obj_name', 'job_name'] as const;
 
 export function silenceScope(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -57,11 +67,12 @@ export function windowForSilence(ws: WindowState[], transientPattern: boolean): 
 }
 
 /** What the alert paths need of a diagnoser (start-alerts hands them one that loads this module on first use). */
-export interface Diagnosis {
-  diagnose(req: DiagnoseRequest): Promise<Reply>;
+export interface Diagnosing {
+  diagnose(req: DiagnoseRequest): Promise<Diagnosis>;
+  diagnoseBackup(target: BackupAlertTarget, labels: Record<string, string>): Promise<Diagnosis>;
 }
 
-export class Diagnoser implements Diagnosis {
+export class Diagnoser implements Diagnosing {
   #o: DiagnoserOptions;
   #readLog: LogReader | undefined;
   #running = 0;
@@ -72,10 +83,37 @@ export class Diagnoser implements Diagnosis {
     this.#readLog = o.readLog ?? (o.kube ? previousLogReader(o.kube) : undefined);
   }
 
-  async diagnose(req: DiagnoseRequest): Promise<Reply> {
+  async diagnose(req: DiagnoseRequest): Promise<Diagnosis> {
     await this.#slot();
     try {
       return await this.#diagnose(req);
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  /** The backup diagnosis of an alert about a VolSync source or destination, with the same silence buttons. */
+  async diagnoseBackup(target: BackupAlertTarget, labels: Record<string, string>): Promise<Diagnosis> {
+    await this.#slot();
+    try {
+      const now = this.#o.now?.() ?? new Date();
+      const buttons = this.#o.signer ? this.silenceButtons(labels, this.#o.backup.windows(now, labels['pod'], target.namespace), false, now) : [];
+      const actions: Block[] = buttons.length ? [{ type: 'actions', buttons }] : [];
+      if (!this.#o.kube || !this.#o.watch) {
+        const text = `Alert about the backup of ${target.namespace}/${target.name}; no cluster is configured, so there is no diagnosis.`;
+        return { text, blocks: [{ type: 'section', text: untrustedLine(text, 300) }, ...actions], visibility: 'channel', tone: 'warn', headline: `backup ${target.namespace}/${target.name}` };
+      }
+      try {
+        const d = await diagnoseBackupAlert(target, labels['alertname'], { kube: this.#o.kube, settings: this.#o.watch, now });
+        return { text: d.text, blocks: [...d.blocks, ...actions], visibility: 'channel', tone: 'warn', headline: d.headline };
+      } catch (err) {
+        // A status no VolSync would write: one clear line, and the round goes on.
+        const id = `${target.namespace}/${target.name}`;
+        const why = untrustedLine((err as Error).message, 300);
+        const text = `:grey_question: Could not diagnose the backup of \`${id}\`: ${why}. \`/backup status ${target.namespace} ${target.name}\` shows the source.`;
+        return { text: `Could not diagnose the backup of ${id}.`, blocks: [{ type: 'section', text }, ...actions], visibility: 'channel', tone: 'warn', headline: `backup ${id}` };
+      }
     } finally {
       this.#running--;
       this.#waiting.shift()?.();
@@ -88,7 +126,7 @@ export class Diagnoser implements Diagnosis {
     this.#running++;
   }
 
-  async #diagnose(req: DiagnoseRequest): Promise<Reply> {
+  async #diagnose(req: DiagnoseRequest): Promise<Diagnosis> {
     const now = this.#o.now?.() ?? new Date();
     const target: PodTarget = { namespace: req.namespace, pod: req.pod, ...(req.container ? { container: req.container } : {}) };
     // A lead from the backup window already states the window and the running movers: they are
@@ -102,7 +140,7 @@ export class Diagnoser implements Diagnosis {
     const classification = classify(evidence, this.#o.patterns);
     const windows = this.#o.backup.windows(now, req.pod, req.namespace);
     const buttons = this.#o.signer ? this.silenceButtons(req.labels, windows, classification.transientInBackupWindow, now) : undefined;
-    return diagnosisReply({
+    const reply = diagnosisReply({
       target: facts?.evidence.container && !target.container ? { ...target, container: facts.evidence.container } : target,
       ...(req.labels['alertname'] ? { alertname: req.labels['alertname'] } : {}),
       ...(facts ? { facts } : { factsMissing: 'No cluster configured, so there are no pod facts, events or logs here.' }),
@@ -112,6 +150,7 @@ export class Diagnoser implements Diagnosis {
       ...(buttons?.length ? { buttons } : {}),
       now,
     });
+    return { ...reply, headline: diagnosisHeadline(classification, windows) };
   }
 
   silenceButtons(labels: Record<string, string>, windows: WindowState[], transientPattern: boolean, now: Date): Button[] {

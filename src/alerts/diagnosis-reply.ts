@@ -114,6 +114,21 @@ function eventBlock(f: PodFacts | undefined, now: Date): Block[] {
   }];
 }
 
+/**
+ * The diagnosis in a few words, for the alert group's parent: "OOMKilled at 256Mi: raise to 512Mi",
+ * "Leader election lost: known transient during pbs", else the pattern's title. Plain text (the
+ * parent escapes it): the memory limit and the window's name come from outside.
+ */
+export function diagnosisHeadline(c: Pick<Classification, 'id' | 'title' | 'details' | 'transientInBackupWindow'>, windows: readonly WindowState[]): string {
+  const d = c.details;
+  if (c.id === 'oom-killed' && d['memoryLimit']) return `OOMKilled at ${d['memoryLimit']}${d['nextMemoryTier'] ? `: raise to ${d['nextMemoryTier']}` : ''}`;
+  const live = windows.filter((w) => w.open || w.inGrace);
+  // Known transient: the pod is a configured transient crasher of an open window, or the pattern is one.
+  const w = live.find((x) => x.transientPod) ?? (c.transientInBackupWindow ? live[0] : undefined);
+  if (w) return `${c.title.split(':')[0]!.trim()}: known transient during ${w.name}`;
+  return c.title;
+}
+
 export function diagnosisReply(d: DiagnosisInput): Reply {
   const c = d.classification;
   const who = podLabel(d.target);

@@ -1,7 +1,7 @@
 /**
  * One round of posting for an alert group: find or open its thread, post what changed since the
  * thread last spoke (new and resolved alerts, batched), diagnose a few newly crash-looping pods,
- * update the parent's colour and counts, and tell the hooks. The thread map records each alert
+ * update the parent (colour, counts, the pods and the diagnoses' headline), and tell the hooks. The thread map records each alert
  * as soon as the message naming it is posted, so a retried round never repeats a message.
  */
 import type { Logger } from 'pino';
@@ -11,13 +11,14 @@ import type { Block } from '../reply.ts';
 import type { WebhookAlert } from './alertmanager-types.ts';
 import type { GroupBatch } from './notification-queue.ts';
 import type { ThreadRecord, ThreadStore } from './thread-store.ts';
-import { alertKey } from './thread-store.ts';
+import { addHeadline, alertKey } from './thread-store.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { AlertRoute } from './alert-routing.ts';
 import { channelFor, groupLabelsOf } from './alert-routing.ts';
 import type { ListedChange } from './alert-messages.ts';
 import { ALERTS_PER_REPLY, listReply, parentMessage } from './alert-messages.ts';
-import type { Diagnosis } from './diagnoser.ts';
+import type { Diagnosing } from './diagnoser.ts';
+import { backupAlertTarget } from './backup-alert-target.ts';
 
 export interface NotifierDeps {
   poster: ChannelPoster;
@@ -27,7 +28,7 @@ export interface NotifierDeps {
   defaultChannel: string | undefined;
   /** Recognises a crash-loop alert by its labels (alerts.watchPattern on alertname and reason). */
   isCrashLoop: (labels: Record<string, string>) => boolean;
-  diagnoser: Diagnosis;
+  diagnoser: Diagnosing;
   hooks: () => readonly AlertHooks[];
   /** Diagnoses per round; the other alerts are listed. A storm stays readable. */
   maxDiagnoses: number;
@@ -149,10 +150,14 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
   const diagnosed: ListedChange[] = [];
   const storm = poster.depthFor(channel) >= STORM_DEPTH;
   const allowed = Math.min(storm ? 1 : deps.maxDiagnoses, deps.budget ? deps.budget.left(batch.groupKey, now.getTime()) : Infinity);
+  // Alerts about a backup (VolSync's metrics, a mover Job or pod) get the source's diagnosis, once per source.
+  const backupOf = (a: WebhookAlert) => backupAlertTarget(a.labels, deps.isCrashLoop(a.labels));
+  const wantsDiagnosis = (a: WebhookAlert) => backupOf(a) !== undefined || (diagnosable(a) && deps.isCrashLoop(a.labels));
   for (const c of changes) {
     if (diagnosed.length >= allowed) break;
-    if (c.kind !== 'firing' || !diagnosable(c.alert) || !deps.isCrashLoop(c.alert.labels)) continue;
-    const key = `${c.alert.labels['namespace']}/${c.alert.labels['pod']}/${c.alert.labels['container'] ?? ''}`;
+    if (c.kind !== 'firing' || !wantsDiagnosis(c.alert)) continue;
+    const b = backupOf(c.alert);
+    const key = b ? `backup:${b.kind}:${b.namespace}/${b.name}` : `${c.alert.labels['namespace']}/${c.alert.labels['pod']}/${c.alert.labels['container'] ?? ''}`;
     if (seenPods.has(key)) continue;
     seenPods.add(key);
     diagnosed.push(c);
@@ -160,7 +165,7 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
   const listed = changes.filter((c) => !diagnosed.includes(c));
   const common = batch.commonLabels;
   const parts = Math.ceil(listed.length / ALERTS_PER_REPLY);
-  const undiagnosed = listed.some((c) => c.kind === 'firing' && diagnosable(c.alert) && deps.isCrashLoop(c.alert.labels));
+  const undiagnosed = listed.some((c) => c.kind === 'firing' && wantsDiagnosis(c.alert) && !backupOf(c.alert));
   const note = undiagnosed ? 'Crash-looping pods beyond the first few are listed, not diagnosed, to keep the thread readable.' : undefined;
   for (let i = 0; i < parts; i++) {
     const chunk = listed.slice(i * ALERTS_PER_REPLY, (i + 1) * ALERTS_PER_REPLY);
@@ -169,6 +174,16 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     await mark(chunk);
   }
   for (const c of diagnosed) {
+    const b = backupOf(c.alert);
+    if (b) {
+      deps.budget?.spend(batch.groupKey, now.getTime());
+      const r = await deps.diagnoser.diagnoseBackup(b, c.alert.labels);
+      await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
+      posted++;
+      addHeadline(thread, r.headline);
+      await mark([c]);
+      continue;
+    }
     const e = event(c);
     const lead: Block[] = [];
     for (const h of deps.hooks()) {
@@ -184,11 +199,13 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     const r = await deps.diagnoser.diagnose({ namespace: l['namespace']!, pod: l['pod']!, ...(l['container'] ? { container: l['container'] } : {}), labels: l, lead });
     await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
     posted++;
+    // Saved with the mark: the parent keeps naming the cause after a restart or on another replica.
+    addHeadline(thread, r.headline);
     await mark([c]);
   }
 
   // The parent shows the group's state now; a failed update is corrected by the next one.
-  poster.update({ channel, ts: thread.threadTs, ...parentMessage(batch, counts(), now) }).catch((err: unknown) => {
+  poster.update({ channel, ts: thread.threadTs, ...parentMessage(batch, counts(), now, { headlines: thread.headlines }) }).catch((err: unknown) => {
     log.warn({ err: (err as Error).message, channel }, 'could not update an alert thread\'s parent message');
   });
 

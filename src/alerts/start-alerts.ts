@@ -26,8 +26,9 @@ import { BackupFacts } from '../backup-window/facts.ts';
 import { cachedMoverPods } from '../volsync/mover-pods.ts';
 import type { MoverPodSource } from '../volsync/mover-pods.ts';
 import type { ButtonSigner } from './button-values.ts';
-import type { Diagnosis, DiagnoserOptions } from './diagnoser.ts';
+import type { Diagnosing, DiagnoserOptions } from './diagnoser.ts';
 import { lazy } from '../command/lazy.ts';
+import { watchSettings } from '../backup/incidents.ts';
 import type { LogReader } from './pod-log.ts';
 import { crashLoopMatcher, DiagnosisBudget, notifyGroup } from './group-notifier.ts';
 import { AlertPipeline } from './alert-pipeline.ts';
@@ -68,7 +69,7 @@ export interface Alerts {
   silences?: SilencesClient;
   queue: NotificationQueue;
   store: ThreadStore;
-  diagnoser: Diagnosis;
+  diagnoser: Diagnosing;
   /** Whether POST /alertmanager is mounted (it is not without ALERTMANAGER_WEBHOOK_TOKEN). */
   webhookMounted: boolean;
   /** For hooks created after startAlerts (e.g. by the window scheduler). */
@@ -90,9 +91,9 @@ export interface Alerts {
  * alert, not at start: most of the bot's life no pod is crash-looping, and its code is held for
  * nothing until one does.
  */
-function lazyDiagnoser(opts: DiagnoserOptions): Diagnosis {
+function lazyDiagnoser(opts: DiagnoserOptions): Diagnosing {
   const load = lazy(async () => new (await import('./diagnoser.ts')).Diagnoser(opts));
-  return { diagnose: async (req) => (await load()).diagnose(req) };
+  return { diagnose: async (req) => (await load()).diagnose(req), diagnoseBackup: async (target, labels) => (await load()).diagnoseBackup(target, labels) };
 }
 
 export function startAlerts(o: StartAlertsOptions): Alerts {
@@ -114,6 +115,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
     ...(silences ? { signer } : {}),
     buttonTtlMs: config.alerts.silenceButtonHours * 3600_000,
     ...(o.readLog ? { readLog: o.readLog } : {}),
+    watch: watchSettings(config),
   });
 
   const store: ThreadStore = kube

@@ -27,6 +27,21 @@ export interface ThreadRecord {
   alerts: Record<string, 'f' | 'r'>;
   /** The replica posting this group's round now, and until when its claim holds (see ThreadStore.begin). */
   lock?: { by: string; until: number };
+  /** The diagnoses' headlines so far, distinct, first one first (the parent shows them; see addHeadline). */
+  headlines?: string[];
+}
+
+/** Distinct headlines a record keeps, each at most this many UTF-8 bytes: the parent names the first and counts the rest. */
+export const MAX_HEADLINES = 4;
+const MAX_HEADLINE_BYTES = 200;
+
+/** Records a diagnosis headline once; true when the record changed (the parent then needs an update). */
+export function addHeadline(r: ThreadRecord, headline: string): boolean {
+  const h = capText(headline, MAX_HEADLINE_BYTES);
+  const list = r.headlines ?? [];
+  if (list.includes(h) || list.length >= MAX_HEADLINES) return false;
+  r.headlines = [...list, h];
+  return true;
 }
 
 /** What ThreadStore.begin() found: the group's record now (undefined `rec.threadTs`: no thread yet), or another replica at work on it. */
@@ -120,6 +135,7 @@ interface Stored {
   r?: string;
   gl?: Record<string, string>;
   l?: { b: string; u: number };
+  h?: string[];
 }
 
 export function encodeRecord(r: ThreadRecord): string {
@@ -130,6 +146,7 @@ export function encodeRecord(r: ThreadRecord): string {
     ...(r.receiver !== undefined ? { r: capText(r.receiver, 128) } : {}),
     ...(r.groupLabels ? { gl: capLabels(r.groupLabels) } : {}),
     ...(r.lock ? { l: { b: capText(r.lock.by, 128), u: r.lock.until } } : {}),
+    ...(r.headlines?.length ? { h: r.headlines.slice(0, MAX_HEADLINES).map((x) => capText(x, MAX_HEADLINE_BYTES)) } : {}),
   };
   return JSON.stringify(s);
 }
@@ -143,6 +160,7 @@ export function decodeRecord(text: string): ThreadRecord | undefined {
       ...(typeof s.r === 'string' ? { receiver: s.r } : {}),
       ...(s.gl && typeof s.gl === 'object' ? { groupLabels: s.gl } : {}),
       ...(s.l && typeof s.l.b === 'string' && typeof s.l.u === 'number' ? { lock: { by: s.l.b, until: s.l.u } } : {}),
+      ...(Array.isArray(s.h) ? { headlines: s.h.filter((x): x is string => typeof x === 'string').slice(0, MAX_HEADLINES) } : {}),
     };
   } catch {
     return undefined;
@@ -485,6 +503,8 @@ export class ConfigMapThreadStore implements ThreadStore {
         // Two writers of one group: keep the newer view, but never lose an alert either one posted.
         if (theirs && theirs.threadTs === ours.threadTs) {
           ours.alerts = { ...theirs.alerts, ...ours.alerts };
+          // Nor a diagnosis headline either one found: theirs were there first.
+          if (theirs.headlines?.length) ours.headlines = [...new Set([...theirs.headlines, ...(ours.headlines ?? [])])].slice(0, MAX_HEADLINES);
           capAlerts(ours, this.#limits.maxAlertsPerGroup, recordBudget(this.#limits));
         }
         if (theirs && theirs.threadTs !== ours.threadTs && theirs.updatedAt > ours.updatedAt) {

@@ -63,6 +63,14 @@ export class BackupCache {
     await Promise.all([...this.#required, ...this.#optional].map((l) => l.stop()));
   }
 
+  /** `listener` runs after any collection changes or (re)syncs; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    const offs = [...this.#required, ...this.#optional].map((l) => l.onChange(listener));
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
   states(): Record<string, WatchedListState> {
     return Object.fromEntries([...this.#required, ...this.#optional].map((l) => [l.what, l.state]));
   }

@@ -10,6 +10,8 @@ import type { Job, LonghornVolume, Pod, Pvc, ReplicationSource } from './objects
 import { condition, jobNameOf, key, ms, nameOf, namespaceOf, rfc3339, sourceJobName } from './objects.ts';
 import { parseGoDuration } from '../restic/go-duration.ts';
 import { inlineCode, untrustedLine } from '../reply.ts';
+import type { MoverState } from '../volsync/mover-state.ts';
+import { moverState } from '../volsync/mover-state.ts';
 
 export type SourceState = 'failing' | 'overdue' | 'running' | 'paused' | 'healthy';
 export const STATE_ORDER: SourceState[] = ['failing', 'overdue', 'running', 'paused', 'healthy'];
@@ -42,6 +44,8 @@ export interface SourceHealth {
   running: boolean;
   /** When the running sync started (Synchronizing condition or mover pod). */
   runningSince?: number;
+  /** Whether a mover pod runs now, or VolSync retries without one: the one truth (src/volsync/mover-state.ts). */
+  mover: MoverState;
   paused: boolean;
   /** spec.trigger.manual when it differs from status.lastManualSync. */
   manualPending?: string;
@@ -171,6 +175,7 @@ export function evaluateSource(rs: ReplicationSource, ix: Index, now: number): S
   const syncing = sync?.status === 'True' && sync.reason === 'SyncInProgress';
   const running = syncing || runningPod !== undefined;
   const runningSince = syncing ? ms(sync?.lastTransitionTime) ?? lastSyncStart : podSince(runningPod ?? {});
+  const mover = moverState(rs, pods, job);
 
   let tail: string | undefined;
   if (result === 'Failed') {
@@ -263,6 +268,7 @@ export function evaluateSource(rs: ReplicationSource, ix: Index, now: number): S
     logTail: tail,
     running,
     runningSince,
+    mover,
     paused,
     manualPending: manual && manual !== status.lastManualSync ? manual : undefined,
     pvcName,

@@ -13,6 +13,7 @@ import type { PerconaReport } from './percona.ts';
 import { describeLock } from './percona.ts';
 import type { SourceHealth, SourceState } from './source-health.ts';
 import { STATE_ORDER, podPhase, podSince } from './source-health.ts';
+import { moverStateLine } from '../volsync/mover-state.ts';
 import type { StatusData } from './status.ts';
 
 export const ICON: Record<SourceState, string> = {
@@ -80,7 +81,7 @@ function causeText(c: SourceHealth['causes'][number]): string {
   return c.kind === 'sync-error' ? untrustedLine(c.text, CAUSE_MAX) : c.text;
 }
 
-function causeLines(h: SourceHealth, stuck: Map<string, string>, now: number): string[] {
+function causeLines(h: SourceHealth, stuck: Map<string, string>, now: number, always = false): string[] {
   const lines: string[] = [];
   for (const c of h.causes) {
     let text = causeText(c);
@@ -92,7 +93,10 @@ function causeLines(h: SourceHealth, stuck: Map<string, string>, now: number): s
     lines.push(`• ${clip(text, CAUSE_MAX + 200)}`);
     if (c.hint) lines.push(`   ${c.hint}`);
   }
-  if (h.running && h.state !== 'running') lines.push(`• A sync is running${h.runningSince ? ` since ${relative(h.runningSince, now)}` : ''}.`);
+  // Whether a mover runs, in the words every reply uses; a stuck pod's own cause already says it.
+  const m = h.mover;
+  const stuckMover = m.kind === 'mover' && h.stuckPods.some((p) => nameOf(p) === m.pod.name);
+  if (m.kind !== 'idle' && (h.state !== 'running' || always) && !stuckMover) lines.push(`• ${moverStateLine(m, now)}`);
   if (h.manualPending) lines.push(`• Manual sync ${inlineCode(h.manualPending, 60)} requested, not finished yet.`);
   return lines;
 }
@@ -185,7 +189,7 @@ export function renderStatus(data: StatusData, opts: { namespace?: string; now: 
     blocks.push({ type: 'section', text: head + joinWithin(list.map(describe), ' · ', TEXT_BUDGET - head.length, (n) => `…and ${n} more (\`/backup status <namespace>\`)`) });
   };
   if (problems.length || percona.problem) blocks.push({ type: 'divider' });
-  compact('running', 'Running', (h) => `\`${id(h)}\`${h.runningSince ? ` since ${humanDuration(now - h.runningSince)}` : ''}`);
+  compact('running', 'Running', (h) => `\`${id(h)}\`${h.runningSince ? ` since ${humanDuration(now - h.runningSince)}` : ''}${h.mover.kind === 'no-pod' ? ' (no mover pod yet)' : ''}`);
   compact('paused', 'Paused', (h) => `\`${id(h)}\` (last sync ${h.lastSync !== undefined ? `${humanDuration(now - h.lastSync)} ago` : 'never'})${h.causes.length ? `: ${shortCause(h)}` : ''}`);
   compact('healthy', 'Healthy', (h) => `\`${id(h)}\` ${h.lastSync !== undefined ? humanDuration(now - h.lastSync) : 'never'}`);
   if (!percona.problem && percona.blocks.length) blocks.push(...percona.blocks);
@@ -221,7 +225,7 @@ export function renderSourceDetail(data: StatusData, now: number): Reply {
   }
   const job = h.job;
   fields.push(`*Mover Job*\n${job ? `\`${nameOf(job)}\`: ${job.status?.active ?? 0} active, ${job.status?.failed ?? 0} failed, ${job.status?.succeeded ?? 0} succeeded` : 'none'}`);
-  const lines = [`${ICON[h.state]} *${id(h)}* · ${h.state}`, ...causeLines(h, data.stuck, now)];
+  const lines = [`${ICON[h.state]} *${id(h)}* · ${h.state}`, ...causeLines(h, data.stuck, now, true)];
   if (sync) {
     const at = ms(sync.lastTransitionTime);
     const since = at !== undefined ? ` since ${relative(at, now)}` : '';

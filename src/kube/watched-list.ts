@@ -52,6 +52,7 @@ export class WatchedList<T extends KubernetesObject> {
   #waiters: Array<() => void> = [];
   #syncedAt: number | undefined;
   #restarts = 0;
+  #listeners = new Set<() => void>();
 
   constructor(opts: WatchedListOptions<T>) {
     this.what = opts.what;
@@ -64,7 +65,10 @@ export class WatchedList<T extends KubernetesObject> {
     };
     const inner = opts.watch ?? new LineWatch(opts.kc);
     const watch = {
-      watch: (path, params, callback, done) => inner.watch(path, params, (phase, obj, raw) => callback(phase, trim(obj as T), raw), done),
+      watch: (path, params, callback, done) => inner.watch(path, params, (phase, obj, raw) => {
+        callback(phase, trim(obj as T), raw);
+        this.#changed();
+      }, done),
     } satisfies Pick<Watch, 'watch'>;
     this.#informer = new ListWatch<T>(opts.path, watch as Watch, list, false, opts.labelSelector);
     this.#informer.on('error', (err: unknown) => this.#onError(err));
@@ -124,6 +128,25 @@ export class WatchedList<T extends KubernetesObject> {
     return this.#informer.get(name, namespace);
   }
 
+  /**
+   * `listener` is called after every change the watch applies, and after each (re)sync; returns
+   * the unsubscribe. Synchronous and cheap callers only (the backup watch debounces).
+   */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) {
+      try {
+        l();
+      } catch (err) {
+        this.#opts.log.warn({ what: this.what, err: (err as Error).message }, 'a change listener failed');
+      }
+    }
+  }
+
   /** Resolves true once synced (or at once if it is), false when `timeoutMs` passes or it fails first. */
   whenSynced(timeoutMs: number): Promise<boolean> {
     if (this.#state === 'synced') return Promise.resolve(true);
@@ -163,6 +186,7 @@ export class WatchedList<T extends KubernetesObject> {
     this.#state = 'synced';
     this.#syncedAt = Date.now();
     this.#wake();
+    this.#changed();
   }
 
   #onError(err: unknown): void {

@@ -67,6 +67,14 @@ export interface MoverPod {
 
 const ACTIVE = new Set(['Running', 'Pending']);
 
+type Time = string | Date | null | undefined;
+
+/** The fields of a pod the mover lookups read: a typed V1Pod, or a pod from a watch (times as strings). */
+export interface PodLike {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: Time; deletionTimestamp?: Time };
+  status?: { phase?: string; startTime?: Time };
+}
+
 /**
  * A mover pod recognised by its own name, or undefined; `since` is when its container started
  * running (else the pod started, else it was created).
@@ -91,7 +99,7 @@ export function moverFromPod(p: V1Pod): MoverPod | undefined {
  * The Running or Pending mover pods of `source` and of `destinations` (those restoring from the
  * same repository), recognised by their Job label; sorted by name.
  */
-export function activeMovers(pods: readonly V1Pod[], source: string, destinations: readonly string[] = []): MoverPod[] {
+export function activeMovers(pods: readonly PodLike[], source: string, destinations: readonly string[] = []): MoverPod[] {
   const owners = new Map<string, { owner: string; kind: MoverKind }>([[moverJobName('source', source), { owner: source, kind: 'source' }]]);
   for (const d of destinations) owners.set(moverJobName('destination', d), { owner: d, kind: 'destination' });
   const out: MoverPod[] = [];

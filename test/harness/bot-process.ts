@@ -39,10 +39,14 @@ export function botEnv(extra: Record<string, string | undefined | null>): NodeJS
   return env;
 }
 
-/** The bot's config file (BACKUP_BOT_CONFIG): `config` as YAML in a fresh temp dir named after `prefix`. */
+/**
+ * The bot's config file (BACKUP_BOT_CONFIG): `config` as YAML in a fresh temp dir named after `prefix`.
+ * The backup watch is off unless `config.watch` says otherwise: test files share one API server, and a
+ * bot started to test something else must not post incidents about another file's broken sources.
+ */
 export function writeBotConfig(prefix: string, config: Record<string, unknown>): string {
   const file = join(mkdtempSync(join(tmpdir(), `bb-${prefix}-`)), 'backup-bot.yaml');
-  writeFileSync(file, stringify(config));
+  writeFileSync(file, stringify({ watch: { enabled: false }, ...config }));
   return file;
 }
 

@@ -118,6 +118,11 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
     assert.match(d, /Restarts: \*9\*/);
     assert.match(d, /Silence 1 h/);
     assert.deepEqual(validateBlocks(diag!.blocks ?? []), []);
+    // The parent says what and where: the pod, and the diagnosis' headline once known (updated in place).
+    assert.match(body(parent!), new RegExp(`Pod: \`${APP_NS}/api-7c9d8f6b5-aaaaa\``));
+    const updated = await slack.waitFor(() => { const p = slack.message(CHANNEL, parentTs)!; return /:mag: Application start-up failure \(exit code 1\)/.test(latest(p)) ? p : undefined; }, 10_000, 'the headline in the parent');
+    assert.deepEqual(validateBlocks(updated.blocks ?? []), []);
+    assert.match(updated.text, new RegExp(`— ${APP_NS}/api-7c9d8f6b5-aaaaa: Application start-up failure \\(exit code 1\\)`));
   });
 
   test('a second alert of the group goes into the same thread, and the parent is updated with the counts', async () => {
@@ -207,6 +212,12 @@ describe('alerts in threads: real Alertmanager → bot → Slack stand-in', { sk
     await slack.waitFor(() => threadOf().find((m) => /cron-8d9e0f1a2-ddddd/.test(body(m))), 25_000, 'the third alert in the old thread');
     assert.equal(slack.messages(CHANNEL).length, 1, 'no second parent after the restart');
     assert.equal(threadOf().filter((m) => /api-7c9d8f6b5-aaaaa/.test(body(m)) && /Restarts/.test(body(m))).length, 1, 'the first alert is not diagnosed again');
+    // The headline came back from the ConfigMap: the restarted bot's update still names the cause, and the pods firing now.
+    const parent = await slack.waitFor(() => { const p = slack.message(CHANNEL, parentTs)!; return /cron-8d9e0f1a2-ddddd/.test(latest(p)) ? p : undefined; }, 10_000, 'the parent naming the new pod');
+    assert.match(latest(parent), /:mag: Application start-up failure \(exit code 1\)/);
+    const pods = /Pods?: ([^"]*)"/.exec(latest(parent))?.[1] ?? '';
+    for (const pod of ['api-7c9d8f6b5-aaaaa', 'cron-8d9e0f1a2-ddddd']) assert.ok(pods.includes(`\`${APP_NS}/${pod}\``), `${pod} in: ${latest(parent)}`);
+    assert.doesNotMatch(latest(parent), /worker-5f6d7c8b9-bbbbb/, 'a resolved pod is no longer named');
   });
 
   test('the webhook refuses a wrong token (401) and a bad payload (400); metrics show the queue', async () => {

@@ -30,7 +30,8 @@ describe('back-pressure and Slack rate limits, real bot process', { skip }, () =
   let port: number;
 
   const post = (b: string) => postWebhook(bot.url, TOKEN, b);
-  const delivered = (pod: string) => slack.allMessages(CHANNEL).some((m) => text(m).includes(pod));
+  // In a thread reply: a parent names its pods too, before anything about them is posted.
+  const delivered = (pod: string) => slack.allMessages(CHANNEL).some((m) => m.thread_ts !== undefined && text(m).includes(pod));
 
   before(async () => {
     // Slack allows one post every 2 s here: stricter than the bot's 1.1 s pacing, so 429s happen.

@@ -107,7 +107,7 @@ describe('/backup run through Slack, on a real API server', { skip }, () => {
   });
 
   test('paused or already running: refused with the reason, nothing patched', async () => {
-    for (const [name, why] of [['sleepy', /is paused \(`spec.paused: true`\).*kubectl patch replicationsource sleepy -n bbrun-[0-9a-f]+ --type merge -p '\{"spec":\{"paused":false\}\}'/], ['busy', /A sync of `bbrun-[0-9a-f]+\/busy` is already running \(for 2m/]] as const) {
+    for (const [name, why] of [['sleepy', /is paused \(`spec.paused: true`\).*kubectl patch replicationsource sleepy -n bbrun-[0-9a-f]+ --type merge -p '\{"spec":\{"paused":false\}\}'/], ['busy', /`bbrun-[0-9a-f]+\/busy`: VolSync is starting a sync; no mover pod runs yet \(sync in progress since 2m ago\)\. A manual sync would only wait behind this one; `\/backup status bbrun-[0-9a-f]+ busy` shows it\./]] as const) {
       const sent = await slack.sendSlashCommandHttp({ command: '/backup', text: `run ${ns} ${name}`, user_id: OPERATOR, channel_id: CHANNEL });
       const res = await slack.replyTo(sent);
       assert.match(String(res!.body.text), why);

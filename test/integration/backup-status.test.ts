@@ -188,6 +188,27 @@ describe('/backup status on a real API server', { skip }, () => {
     assert.match(byPvc.text, /plex: failing/);
   });
 
+  test('a failing source VolSync retries with no mover pod: "VolSync is retrying; no mover pod runs", not "a sync is running"', async () => {
+    const retryNs = uniq('bbst-retry');
+    await fx.namespace(retryNs);
+    await fx.pvc(retryNs, 'paperless');
+    await fx.source(retryNs, 'paperless', { sourcePVC: 'paperless', trigger: { schedule: '0 * * * *' }, restic: { repository: 'paperless-volsync-secret', copyMethod: 'Clone' } }, {
+      lastSyncStartTime: iso(Date.now() - 215_000), lastSyncTime: iso(Date.now() - 50 * MINUTE), lastSyncDuration: '1m2s', nextSyncTime: iso(Date.now() + 10 * MINUTE),
+      latestMoverStatus: { result: 'Failed', logs: LOCK_LOG },
+      conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', Date.now() - 215_000)],
+    });
+    const said = 'VolSync is retrying; no mover pod runs (sync in progress since 3m ago, last result Failed).';
+    for (const r of [await status(retryNs), await status(retryNs, 'paperless')]) {
+      blocksOk(r);
+      const text = renderText(r);
+      assert.ok(text.includes(said), text);
+      assert.doesNotMatch(text, /A sync is running/);
+    }
+    // A source whose mover pod runs names the pod, its phase and since when, in the same words.
+    const photos = renderText(await status(ns, 'photos'));
+    assert.match(photos, /A sync is running: mover pod volsync-src-photos-a1b2c Running since 3m ago\./);
+  });
+
   test('unknown namespace and name: said so, with the nearest matches', async () => {
     const typo = `${ns.slice(0, -1)}x`;
     const r = await status(typo);

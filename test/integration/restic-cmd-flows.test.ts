@@ -27,6 +27,9 @@ import { freePort } from '../harness/kube/free-port.ts';
 import { validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import { kubeWithNamespaces } from '../harness/kube-objects.ts';
 import { stopAll } from '../harness/stop-all.ts';
+import { backupStatus } from '../../src/backup/status.ts';
+import { renderText } from '../../src/terminal/render-text.ts';
+import { syncCondition } from '../harness/kube-objects.ts';
 import { createNamespace, createPod, createSecret, createSource, getSource, moverLabels, orphanedLock, ResticScratch, resticTestCommands, slackUser, sleep, sourceStatus, testBot, uniq, watchPaused } from './restic-cmd-fixtures.ts';
 import type { TestBot } from './restic-cmd-fixtures.ts';
 
@@ -123,6 +126,27 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     // The same source by its PVC and by its app label.
     assert.match(bot.text(await bot.run(`/restic locks ${ns} alpha-data`, VIEWER)), /Source rcmd-[0-9a-f]+\/alpha \(matched alpha-data\)/);
     assert.match(bot.text(await bot.run(`/restic locks ${ns} alpha-app`, VIEWER)), /3 locks in the repository of rcmd-[0-9a-f]+\/alpha/);
+  });
+
+  test('a source VolSync retries with no mover pod: /restic locks and /backup status say the same, neither that a sync runs', async () => {
+    // The seed's case: the mover failed on a lock left by a pod that is gone; VolSync keeps
+    // Synchronizing True (SyncInProgress) while it retries, and no mover pod exists between tries.
+    const a = await app('retrier', ['orphaned']);
+    await sourceStatus(kube, ns, a.name, {
+      lastSyncStartTime: new Date(Date.now() - 215_000).toISOString(),
+      latestMoverStatus: { result: 'Failed', logs: 'unable to create lock in backend: repository is already locked by PID 32 on volsync-src-retrier-gone1 by root' },
+      conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', Date.now() - 215_000)],
+    });
+    const said = /VolSync is retrying; no mover pod runs \(sync in progress since 3m ago, last result Failed, 1 failed mover pod\)\./;
+    const locks = bot.text(await bot.run(`/restic locks ${ns} ${a.name}`, VIEWER));
+    assert.match(locks, /Mover pods using this repository now: none running\. VolSync is retrying; no mover pod runs/);
+    assert.match(locks, said);
+    for (const status of [await backupStatus({ kube, now: () => new Date() }, { namespace: ns }), await backupStatus({ kube, now: () => new Date() }, { namespace: ns, name: a.name })]) {
+      const t = renderText(status);
+      assert.match(t, said);
+      // What /backup status said before, while /restic locks said "none running".
+      assert.doesNotMatch(t, /A sync is running/);
+    }
   });
 
   let volsyncButton = '';

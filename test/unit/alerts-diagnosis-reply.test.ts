@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diagnosisReply } from '../../src/alerts/diagnosis-reply.ts';
+import { diagnosisHeadline, diagnosisReply } from '../../src/alerts/diagnosis-reply.ts';
 import { classify, DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
 import { BackupFacts } from '../../src/backup-window/facts.ts';
@@ -42,4 +42,17 @@ test('with a window lead, the window and the movers are looked up and said once,
   assert.match(own, /Backup window pbs is open/);
   assert.match(own, /Backup of media\/plex running/);
   assert.equal(lookups, 1);
+});
+
+test('the headline for the parent: the cause in a few words, "known transient" only while a window covers the pod', () => {
+  // The leader-election case of the seed, in the open pbs window at 02:40.
+  assert.equal(diagnosisHeadline(classification, windows), 'Leader election lost: known transient during pbs');
+  const closed = new BackupFacts({ windows: parseFileConfig({}, 'test').windows }).windows(new Date('2026-11-22T12:00:00Z'), target.pod, target.namespace);
+  assert.equal(diagnosisHeadline(classification, closed), classification.title);
+  const oom = classify({ namespace: 'media', pod: 'plex-5d8c7b9f6d-abcde', container: 'plex', lastTermination: { reason: 'OOMKilled', exitCode: 137 }, memoryLimit: '256Mi' });
+  assert.equal(oom.id, 'oom-killed');
+  assert.equal(diagnosisHeadline(oom, windows), 'OOMKilled at 256Mi: raise to 512Mi');
+  // Nothing recognised: the title as it is.
+  const unknown = classify({ namespace: 'media', pod: 'x-1', previousLog: ['nothing to see'] });
+  assert.equal(diagnosisHeadline(unknown, closed), unknown.title);
 });

@@ -10,7 +10,8 @@ import type { GroupBatch } from '../../src/alerts/notification-queue.ts';
 import type { WebhookPayload } from '../../src/alerts/alertmanager-types.ts';
 import { crashLoopMatcher, DiagnosisBudget, notifyGroup, UnroutableGroup } from '../../src/alerts/group-notifier.ts';
 import type { NotifierDeps } from '../../src/alerts/group-notifier.ts';
-import { MemoryThreadStore, capAlerts, pruneEntries, encodeRecord, DEFAULT_THREAD_LIMITS } from '../../src/alerts/thread-store.ts';
+import { MemoryThreadStore, addHeadline, capAlerts, decodeRecord, pruneEntries, encodeRecord, DEFAULT_THREAD_LIMITS } from '../../src/alerts/thread-store.ts';
+import { headlineText } from '../../src/alerts/alert-messages.ts';
 import type { ThreadRecord } from '../../src/alerts/thread-store.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
 import { BackupFacts } from '../../src/backup-window/facts.ts';
@@ -108,6 +109,48 @@ describe('alert group threads', () => {
     const done = slack.message(CH, parent.ts)!;
     assert.equal((done.attachments![0] as { color: string }).color, '#2EB67D');
     assert.match(done.text, /^RESOLVED/);
+  });
+
+  it('the parent names the affected pods (five, then "and N more") and, once diagnosed, the headline, updated in place and kept in the record', async () => {
+    deps.maxDiagnoses = 1;
+    const pods = ['a-1', 'b-2', 'c-3', 'd-4', 'e-5', 'f-6', 'evil<!channel>`x'];
+    await notifyGroup(batchOf(pods.map((p) => alert(p))), deps);
+    await deps.poster.idle();
+    const [parent] = slack.messages(CH);
+    assert.ok(parent);
+    // As first posted: the pods, before any diagnosis.
+    const posted = slack.calls('chat.postMessage').find((c) => c.params['thread_ts'] === undefined)!;
+    const first = JSON.stringify(posted.params['blocks']);
+    assert.match(first, /Pods: `media\/a-1`, `media\/b-2`, `media\/c-3`, `media\/d-4`, `media\/e-5` and 2 more/);
+    assert.doesNotMatch(first, /:mag:/, 'no headline before the diagnosis');
+    // Updated in place once the diagnosis is known; the notification text says it too.
+    const p = slack.message(CH, parent.ts)!;
+    assert.ok(p.edits.length >= 1);
+    const now = p.edits.at(-1)!;
+    assert.match(JSON.stringify(now.blocks), /:mag: Unrecognised crash/);
+    assert.match(now.text, /^FIRING: KubePodCrashLooping · namespace=media — media\/a-1, media\/b-2 and 5 more: Unrecognised crash \(7 firing · 0 resolved\)$/);
+    assert.deepEqual(validateBlocks((now.blocks ?? []) as unknown[]), []);
+    const rec = await deps.store.get(batchOf([]).groupKey);
+    assert.deepEqual(rec?.headlines, ['Unrecognised crash']);
+
+    // Only the last pods keep firing: the parent names them, escaped (labels are outside text).
+    await notifyGroup(batchOf([...pods.slice(0, 6).map((x) => alert(x, 'resolved')), alert(pods[6]!)]), deps);
+    await deps.poster.idle();
+    const later = JSON.stringify(slack.message(CH, parent.ts)!.edits.at(-1)!.blocks);
+    assert.match(later, /Pod: `media\/evil&lt;!channel&gt;'x`/);
+    assert.doesNotMatch(later, /<!channel>/);
+    assert.match(later, /:mag: Unrecognised crash/, 'the headline stays from the earlier round');
+  });
+
+  it('headlines are kept distinct, bounded and through the ConfigMap encoding', () => {
+    const r: ThreadRecord = { groupKey: 'g', channel: CH, threadTs: '1.1', createdAt: 1, updatedAt: 1, alerts: {} };
+    assert.equal(addHeadline(r, 'OOMKilled at 256Mi: raise to 512Mi'), true);
+    assert.equal(addHeadline(r, 'OOMKilled at 256Mi: raise to 512Mi'), false);
+    for (let i = 0; i < 10; i++) addHeadline(r, `cause ${i} ${'x'.repeat(500)}`);
+    assert.equal(r.headlines!.length, 4);
+    assert.ok(r.headlines!.every((h) => Buffer.byteLength(h) <= 200));
+    assert.deepEqual(decodeRecord(encodeRecord(r))?.headlines, r.headlines);
+    assert.equal(headlineText(r.headlines), `OOMKilled at 256Mi: raise to 512Mi (and 3 other causes in the thread)`);
   });
 
   it('a storm round lists what it does not diagnose, in replies of at most 40 alerts, all within Block Kit limits', async () => {
