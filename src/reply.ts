@@ -48,6 +48,11 @@ export interface Reply {
   visibility: 'ephemeral' | 'channel';
   tone?: Tone;
   confirmation?: ConfirmationRequest;
+  /**
+   * Sent after this reply, in its thread when it is a channel message (the pages of a long
+   * listing): one message per part, so no message is a wall. The terminal prints them after it.
+   */
+  followUps?: Reply[];
 }
 
 export function reply(text: string, blocks: Block[] = [], opts: Partial<Omit<Reply, 'text' | 'blocks'>> = {}): Reply {

@@ -21,6 +21,18 @@ export function duration(ms: number): string {
   return `${s}s`;
 }
 
+/** Sizes as people read them: "512 B", "1.2 KB", "34 MB" (powers of 1024, as restic prints them). */
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = Math.max(0, n);
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
 /** "5m ago" / "in 12m" relative to now (epoch milliseconds). */
 export function relative(at: number, now: number): string {
   return at <= now ? `${duration(now - at)} ago` : `in ${duration(at - now)}`;

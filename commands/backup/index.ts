@@ -42,6 +42,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         verb: 'status',
         summary: 'Backup health: counts, then problems first (overdue, failed, stuck movers, faulted volumes), then healthy sources.',
         args: [{ name: 'namespace', kind: 'namespace', optional: true }, { name: 'name', kind: 'name', optional: true }],
+        button: true,
         handler: async (cmd, ctx) => (await status()).statusCommand({ cache: deps.cache })(cmd, ctx),
       },
       objectVerb({
@@ -49,6 +50,7 @@ export function backupCommands(deps: BackupCommandDeps = {}): CommandFamily {
         summary: 'Trigger a manual sync of one ReplicationSource after a confirmation; the result is posted in the thread.',
         nameArg: 'name',
         mutating: true,
+        button: true,
         run: async (ctx, namespace, name) => (await runVerb()).requestRun(ctx, namespace, name, { follow: deps.follow }),
       }),
       {

@@ -23,6 +23,7 @@ export interface ResticCommandDeps {
 }
 
 const locks = lazy(() => import('./locks.ts'));
+const snapshots = lazy(() => import('./snapshots.ts'));
 const unlock = lazy(() => import('./unlock.ts'));
 const removeAll = lazy(() => import('./remove-all.ts'));
 const volsyncUnlock = lazy(() => import('./volsync-unlock.ts'));
@@ -38,13 +39,22 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
   };
   return {
     command: '/restic',
-    summary: 'restic repositories behind VolSync: locks and unlocking',
+    summary: 'restic repositories behind VolSync: snapshots, locks and unlocking',
     verbs: [
       objectVerb({
         verb: 'locks',
         summary: 'List the locks in the app\'s repository with a verdict each (stale, orphaned, live) and what they block.',
         nameArg: 'app',
+        button: true,
         run: async (ctx, namespace, app) => (await locks()).resticLocks(ctx, namespace, app),
+      }),
+      objectVerb({
+        verb: 'snapshots',
+        summary: 'The newest snapshots in the app\'s repository, and where the repository disagrees with the ReplicationSource (no recent snapshot, retention not applied, prune overdue, a suspiciously small snapshot). Read-only, takes no lock.',
+        nameArg: 'app',
+        flags: [{ name: 'all', help: 'every snapshot, the older ones as pages in the thread' }],
+        button: true,
+        run: async (ctx, namespace, app, cmd) => (await snapshots()).resticSnapshots(ctx, namespace, app, cmd.flags.has('all')),
       }),
       objectVerb({
         verb: 'unlock',
@@ -52,6 +62,7 @@ export function resticCommands(deps: ResticCommandDeps = {}): CommandFamily {
         nameArg: 'app',
         flags: [{ name: 'remove-all', help: 'remove every lock, after showing the evidence and an operator\'s confirmation (a second operator when a lock is live)' }],
         mutating: true,
+        button: true,
         run: async (ctx, namespace, app, cmd) =>
           cmd.flags.has('remove-all')
             ? (await removeAll()).requestRemoveAll(ctx, namespace, app)

@@ -11,6 +11,7 @@ import { plural } from '../../src/text.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
 import { resticOptions } from './restic-options.ts';
 import { resolveSource } from '../../src/volsync/source.ts';
+import { lockButtons } from './actions.ts';
 
 /** What to do about the locks shown, one line per kind that is there. */
 export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): string[] {
@@ -39,6 +40,20 @@ export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, 
   return steps;
 }
 
+/**
+ * The next steps as buttons (for a transport that has them): "Unlock stale locks" when restic's
+ * own rule removes some, "Remove all locks…" when a lock is left that plain unlock does not touch.
+ * Both run the commands themselves, with the same operator rules and confirmations.
+ */
+export function lockActions(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): Block | undefined {
+  const [stale, all] = lockButtons(namespace, name);
+  const buttons = [
+    ...(evidence.locks.some((l) => l.verdict.verdict === 'stale') ? [stale!] : []),
+    ...(evidence.locks.some((l) => l.verdict.verdict !== 'stale') ? [all!] : []),
+  ];
+  return buttons.length ? { type: 'actions', buttons } : undefined;
+}
+
 export async function resticLocks(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
   const kube = ctx.services.kube!;
   const source = await resolveSource(kube, namespace, app, '/restic locks');
@@ -56,6 +71,7 @@ export async function resticLocks(ctx: CommandContext, namespace: string, app: s
     { type: 'header', text: `restic locks · ${target}` },
     { type: 'section', text: [summaryLine(evidence, target), ...steps].join('\n') },
     ...lockBlocks(evidence),
+    ...(ctx.actor.buttons ? [lockActions(evidence, namespace, name)].filter((b) => b !== undefined) : []),
     {
       type: 'context',
       elements: [

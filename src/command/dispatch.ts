@@ -11,6 +11,7 @@ import type { ActionSpec, CommandFamily, Needs } from './registry.ts';
 import { parse, usageLine } from './registry.ts';
 import { NO_CLUSTER, UserError, userMessage } from '../errors.ts';
 import type { ConfirmationRecord } from '../confirm/confirmations.ts';
+import { commandButtonAction } from './command-button.ts';
 
 export interface CommandSet {
   families: CommandFamily[];
@@ -19,13 +20,14 @@ export interface CommandSet {
 
 /** The families' verbs and buttons, plus buttons that belong to no command (the alert buttons). */
 export function commandSet(families: CommandFamily[], actions: ActionSpec[] = []): CommandSet {
-  const all = [...families.flatMap((f) => f.actions ?? []), ...actions];
   const map = new Map<string, ActionSpec>();
+  const set: CommandSet = { families, actions: map };
+  const all = [...families.flatMap((f) => f.actions ?? []), ...actions, commandButtonAction(() => set)];
   for (const a of all) {
     if (map.has(a.id)) throw new Error(`two buttons declare the action id ${a.id}`);
     map.set(a.id, a);
   }
-  return { families, actions: map };
+  return set;
 }
 
 /** Why the needs are not met, or undefined. */

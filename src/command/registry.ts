@@ -36,6 +36,8 @@ export interface VerbSpec {
   mutating?: boolean;
   /** What the verb needs; without it the framework answers that it is not configured. */
   needs?: Needs;
+  /** A command button (src/command/command-button.ts) may run it; the same checks apply as when typed. */
+  button?: boolean;
   /** Absent while the verb is declared but not built yet. */
   handler?: (cmd: ParsedCommand, ctx: CommandContext) => Promise<Reply>;
 }

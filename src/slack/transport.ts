@@ -107,20 +107,23 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     },
   });
 
-  /** Channel replies become real messages (so a thread can follow); if the bot is not in the channel, fall back to response_url. */
-  const deliver = async (r: Reply, channel: string | undefined, respond: RespondFn): Promise<string | undefined> => {
+  /** A channel message (so a thread can follow); if the bot is not in the channel, the reply goes through response_url. */
+  const postOrRespond = async (r: Reply, channel: string, respond: RespondFn): Promise<string | undefined> => {
     const rendered = renderBlocks(r);
-    if (r.visibility === 'channel' && channel) {
-      try {
-        const res = await poster.post({ channel, ...rendered });
-        return res.ts;
-      } catch (err) {
-        log.warn({ err: (err as Error).message, channel }, 'could not post to the channel; answering through response_url instead (invite the bot to the channel to get threads)');
-        await respond({ response_type: 'in_channel', ...rendered });
-        return undefined;
-      }
+    try {
+      const res = await poster.post({ channel, ...rendered });
+      return res.ts;
+    } catch (err) {
+      log.warn({ err: (err as Error).message, channel }, 'could not post to the channel; answering through response_url instead (invite the bot to the channel to get threads)');
+      await respond({ response_type: 'in_channel', replace_original: false, ...rendered });
+      return undefined;
     }
-    await respond({ response_type: 'ephemeral', ...rendered });
+  };
+
+  /** Channel replies become real messages (so a thread can follow); the rest only the asker sees. */
+  const deliver = async (r: Reply, channel: string | undefined, respond: RespondFn): Promise<string | undefined> => {
+    if (r.visibility === 'channel' && channel) return postOrRespond(r, channel, respond);
+    await respond({ response_type: 'ephemeral', ...renderBlocks(r) });
     return undefined;
   };
 
@@ -155,6 +158,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
         const r = await dispatch(opts.commands, command.command, text, ctx);
         if (r.tone === 'error') outcome = 'error';
         threadTs = await deliver(r, channel, respond);
+        for (const part of r.followUps ?? []) await ctx.notify(part);
       } catch (err) {
         outcome = 'failed';
         log.error({ err, command: command.command }, 'could not deliver a command reply');
@@ -179,8 +183,10 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     const respond = retryingRespond(body.response_url);
     const actor = slackActor(body.user.id, body.user.name ?? body.user.username);
     const channel = body.channel?.id;
-    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
-    const threadTs = message?.thread_ts ?? message?.ts;
+    // A button on an ephemeral reply (a /restic locks answer) has no message others can thread under.
+    const ephemeral = (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral === true;
+    const message = ephemeral ? undefined : (body.message as { ts?: string; thread_ts?: string } | undefined);
+    let threadTs = message?.thread_ts ?? message?.ts;
     const actionId = action.action_id.replace(/#\d+$/, '');
     if (!opts.services.access.buttonChannelAllowed(channel)) {
       // The bot posts its buttons only in its command and alert channels: a click from elsewhere is refused before any handler runs.
@@ -199,7 +205,11 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     }, ctx);
     try {
       if (result.replace) await respond({ replace_original: true, ...renderBlocks(result.replace) });
-      for (const r of result.thread ?? []) await ctx.notify(r);
+      for (const r of result.thread ?? []) {
+        // Without a message to thread under, the first reply becomes the message later ones thread under.
+        if (threadTs === undefined && r.visibility === 'channel' && channel) threadTs = await postOrRespond(r, channel, respond);
+        else await ctx.notify(r);
+      }
       if (result.ephemeral) await respond({ response_type: 'ephemeral', replace_original: false, ...renderBlocks(result.ephemeral) });
     } catch (err) {
       log.error({ err, actionId: action.action_id }, 'could not deliver an action result');

@@ -59,6 +59,7 @@ export async function runTerminal(opts: TerminalOptions): Promise<void> {
     }
     const r = await dispatch(commands, command, rest.join(' '), ctx);
     print(renderText(r));
+    for (const part of r.followUps ?? []) print(renderText(part));
     if (!r.confirmation) return;
     if (!interactive) {
       print('Refused: this needs a confirmation typed at an interactive terminal, and standard input is not one. Nothing was done.');

@@ -6,6 +6,9 @@
  * repository working afterwards. No secret value reaches Slack or the bot's log.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kube } from '../../src/kube/client.ts';
 import { listLocks, runResticChecked } from '../../src/restic/index.ts';
@@ -18,6 +21,7 @@ import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { deadLock, holdLock, killAllHolders, resticBinary, skipUnlessBuilt } from '../harness/restic.ts';
 import { blockText } from '../harness/slack/message-content.ts';
+import { buttonLabelled } from '../harness/slack/payloads.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
 import { createPod, getSource, orphanedLock, ResticScratch, sleep, uniq, watchPaused } from './restic-cmd-fixtures.ts';
@@ -169,6 +173,56 @@ describe('/restic through Slack: the real bot, a real API server, real restic', 
     assert.deepEqual(validateBlocks(plain.blocks as unknown[]), []);
     assert.match(blockText(plain.blocks), /removed nothing from the repository .*no lock there is stale by restic's rule/);
     assert.match(JSON.stringify(plain.blocks), /"action_id":"bb:restic:volsync-unlock"/);
+  });
+
+  test('the buttons on /restic locks: a non-operator is refused, Unlock stale locks removes the stale lock, Remove all locks… asks for the confirmation', async () => {
+    const target = await repoFor('bazarr');
+    const stale = await deadLock(target);
+    const orphaned = await orphanedLock(kube, ns, 'bazarr', target, uniq('volsync-src-bazarr'));
+    const body = await ephemeral(`locks ${ns} bazarr`, VIEWER);
+    assert.deepEqual(validateBlocks(body.blocks), []);
+    const shown = { blocks: body.blocks as unknown[] };
+    // The reply was only for the asker: Slack sends no message with the click, only is_ephemeral.
+    const press = (label: string, user: string) => {
+      const b = buttonLabelled(shown, label);
+      return slack.sendInteractionHttp({ blockAction: { action_id: b.actionId, value: b.value, user_id: user, channel_id: CHANNEL, is_ephemeral: true } });
+    };
+
+    await press('Unlock stale locks', VIEWER);
+    await slack.waitFor(() => slack.responses().find((r) => r.user === VIEWER && /Only operators/.test(JSON.stringify(r.body))), 15_000, 'the refusal');
+    assert.equal((await listLocks(target, { bin })).length, 2, 'nothing was removed');
+    await bot.waitForLine(new RegExp(`"audit":true.*"who":"${VIEWER}".*"action":"/restic unlock".*"outcome":"denied"`));
+
+    const n = slack.messages(CHANNEL).length;
+    await press('Unlock stale locks', ALICE);
+    const report = await slack.waitFor(() => slack.messages(CHANNEL).slice(n).find((m) => /restic unlock on .*bazarr/.test(m.text)), 60_000, 'the unlock report in the channel');
+    assert.deepEqual(validateBlocks(report.blocks as unknown[]), []);
+    assert.match(blockText(report.blocks), new RegExp(`removed 1 stale lock.*${stale.slice(0, 8)}`, 's'));
+    assert.deepEqual((await listLocks(target, { bin })).map((l) => l.id), [orphaned], 'the stale lock is gone, the orphaned one is left');
+
+    const m = slack.messages(CHANNEL).length;
+    await press('Remove all locks…', ALICE);
+    const ask = await slack.waitFor(() => slack.messages(CHANNEL).slice(m).find((x) => /bazarr/.test(JSON.stringify(x.blocks)) && /"action_id":"bb:restic:remove-all"/.test(JSON.stringify(x.blocks))), 60_000, 'the evidence with the confirmation');
+    assert.deepEqual(validateBlocks(ask.blocks as unknown[]), []);
+    assert.match(blockText(ask.blocks), /An operator must approve/);
+    assert.equal((await listLocks(target, { bin })).length, 1, 'asking removes nothing');
+    await slack.sendInteractionHttp({ blockAction: { action_id: 'bb:restic:remove-all-cancel', message: ask, user_id: ALICE, channel_id: CHANNEL } });
+    await slack.waitFor(() => /Cancelled/.test(slack.message(CHANNEL, ask.ts)?.text ?? ''), 15_000, 'the cancellation');
+  });
+
+  test('/restic snapshots --all: one channel message, the older snapshots as pages in its thread', async () => {
+    const target = await repoFor('readarr');
+    const data = await mkdtemp(join(tmpdir(), 'bb-readarr-'));
+    scratch.onCleanup(() => rm(data, { recursive: true, force: true }));
+    await writeFile(join(data, 'db.sql'), 'dump\n');
+    for (let i = 0; i < 11; i++) await runResticChecked(target, ['backup', '--host', 'volsync-src-readarr-x1', data], { bin });
+    const before = slack.messages(CHANNEL).length;
+    await slack.sendSlashCommandHttp({ command: '/restic', text: `snapshots ${ns} readarr --all`, user_id: VIEWER, channel_id: CHANNEL });
+    const parent = await slack.waitFor(() => slack.messages(CHANNEL).slice(before).find((m) => /12 snapshots in the repository of `rslack-[0-9a-f]+\/readarr`/.test(blockText(m.blocks))), 60_000, 'the listing in the channel');
+    assert.deepEqual(validateBlocks(parent.blocks as unknown[]), []);
+    assert.match(blockText(parent.blocks), /2 older snapshots in the thread/);
+    const page = await slack.waitFor(() => slack.threadReplies(CHANNEL, parent.ts).find((m) => /Snapshots 11–12 of 12/.test(m.text)), 30_000, 'the page in the thread');
+    assert.equal((blockText(page.blocks).match(/^• /gm) ?? []).length, 2);
   });
 
   test('wrong password through Slack: one line, no secret', async () => {

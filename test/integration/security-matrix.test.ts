@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { ButtonSigner } from '../../src/alerts/button-values.ts';
+import { COMMAND_BUTTON_ACTION } from '../../src/command/command-button.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { listLocks } from '../../src/restic/index.ts';
 import type { ResticTarget } from '../../src/restic/index.ts';
@@ -53,7 +54,7 @@ const [CHANNEL, ELSEWHERE] = ['C0SECMATRX', 'C0NOTOURS1'];
 
 const REFUSALS = ['non-operator', 'wrong channel', 'replayed request', 'replayed confirmation', 'expired confirmation', 'altered confirmation', 'same person approves twice', 'confirmation for another target'] as const;
 type Refusal = (typeof REFUSALS)[number];
-const PATHS = ['/backup run', '/restic unlock', '/restic unlock --remove-all', 'silence 1 h', 'silence 4 h', 'silence until the window ends', 'unsilence', 'VolSync unlock button'] as const;
+const PATHS = ['/backup run', '/restic unlock', '/restic unlock --remove-all', 'silence 1 h', 'silence 4 h', 'silence until the window ends', 'unsilence', 'VolSync unlock button', 'Unlock stale locks button', 'Remove all locks… button'] as const;
 type Path = (typeof PATHS)[number];
 
 /** What one attempt did: the refusal the user saw (matched), and which audit evidence to expect. */
@@ -199,6 +200,28 @@ describe('security matrix: every mutating path × every refusal, on the real com
     return slack.sendInteractionHttp({ blockAction: { action_id: actionId, message, user_id: user, channel_id: o.channel ?? CHANNEL, ...(o.value !== undefined ? { value: o.value } : {}) } });
   }
   const valueOf = (m: { blocks?: unknown[] }, actionId: string): string => String(findAction(m.blocks, actionId)!.element['value']);
+
+  /** A button of a /restic locks answer: read-only to ask (no audit record), the value of the button labelled `label`. */
+  async function locksButton(name: string, label: string): Promise<string> {
+    const asked = await slack.sendSlashCommandHttp({ command: '/restic', text: `locks ${ns} ${name}`, user_id: VIEWER, channel_id: CHANNEL });
+    const res = await slack.replyTo(asked, 60_000, `/restic locks ${name}`);
+    return buttonLabelled({ blocks: res.body['blocks'] as unknown[] }, label).value;
+  }
+  /** A click on a command button of an ephemeral answer: Slack sends no message with it. */
+  async function press(value: string, user: string, channel = CHANNEL) {
+    sent += 1;
+    return slack.sendInteractionHttp({ blockAction: { action_id: COMMAND_BUTTON_ACTION, value, user_id: user, channel_id: channel, is_ephemeral: true } });
+  }
+  /** The cells of a command button, which runs its command as typed: who clicks, where, and a replay of a click that ran. */
+  function commandButtonCells(p: Path, label: string, name: string, ran: () => Promise<void>): Record<Refusal, Cell> {
+    const na = { na: `the ${label} button runs its command as typed; the command's own confirmation has its own row` };
+    return {
+      'non-operator': cell(() => locksButton(name, label), async (value) => ({ shown: only, ack: await press(value, VIEWER) })),
+      'wrong channel': cell(() => locksButton(name, label), async (value) => ({ shown: channelOnly, ack: await press(value, ALICE, ELSEWHERE) })),
+      'replayed request': cell(ran, () => replay(p)),
+      'replayed confirmation': na, 'expired confirmation': na, 'altered confirmation': na, 'same person approves twice': na, 'confirmation for another target': na,
+    };
+  }
 
   /** A slash command whose answer is a channel message with `actionId` on it. */
   async function requestMessage(command: string, text: string, user: string, actionId: string, match: RegExp): Promise<StoredMessage> {
@@ -360,6 +383,21 @@ describe('security matrix: every mutating path × every refusal, on the real com
       }, async (original) => ({ shown: /works once/, ack: await click('bb:restic:volsync-unlock', original, BOB) })),
       'same person approves twice': { na: 'one operator confirms an unlock through VolSync; there is no second approval' },
     },
+    // plex has a stale lock (plain unlock would remove it) and an orphaned and a live one (remove-all's evidence).
+    'Unlock stale locks button': commandButtonCells('Unlock stale locks button', 'Unlock stale locks', 'plex', async () => {
+      // A click that ran for real: lidarr's stale lock removed; then a new one, which a wrongly accepted replay would remove.
+      await deadLock(repos['lidarr']!);
+      lastRequest['Unlock stale locks button'] = await press(`/restic unlock ${ns} lidarr`, ALICE);
+      await slack.waitFor(async () => (await listLocks(repos['lidarr']!, { bin })).length === 0 || undefined, 60_000, 'lidarr unlocked by the button');
+      await bot.waitForLine(/"audit":true.*"action":"\/restic unlock".*"target":"secmx-[0-9a-f]+\/lidarr".*"outcome":"succeeded"/);
+      await deadLock(repos['lidarr']!);
+    }),
+    'Remove all locks… button': commandButtonCells('Remove all locks… button', 'Remove all locks…', 'plex', async () => {
+      // A click that ran for real: it only asks (the evidence and a confirmation); its replay must not ask again.
+      const before = slack.messages(CHANNEL).length;
+      lastRequest['Remove all locks… button'] = await press(`/restic unlock ${ns} radarr --remove-all`, ALICE);
+      await slack.waitFor(() => slack.messages(CHANNEL).slice(before).find((m) => findAction(m.blocks as unknown[], 'bb:restic:remove-all') && /radarr/.test(JSON.stringify(m.blocks))), 60_000, 'the confirmation the button asked for');
+    }),
   };
 
   /**

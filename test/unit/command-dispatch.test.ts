@@ -19,7 +19,9 @@ import { VOLSYNC_MISSING } from '../../src/backup/inventory.ts';
 import { backupCommands } from '../../commands/backup/index.ts';
 import { resticCommands } from '../../commands/restic/index.ts';
 import { RUN_ACTION, RUN_AUDIT_ACTION, RUN_CANCEL_ACTION } from '../../commands/backup/run.ts';
-import { REMOVE_ALL_ACTION, VOLSYNC_UNLOCK_ACTION } from '../../commands/restic/actions.ts';
+import { lockButtons, REMOVE_ALL_ACTION, VOLSYNC_UNLOCK_ACTION } from '../../commands/restic/actions.ts';
+import { COMMAND_BUTTON_ACTION, commandButton } from '../../src/command/command-button.ts';
+import { reply } from '../../src/reply.ts';
 
 const OLIVE: Actor = { id: 'U0OLIVE01', name: 'olive', via: 'slack' };
 const NORA: Actor = { id: 'U0NORA001', name: 'nora', via: 'slack' };
@@ -118,5 +120,55 @@ describe('actions are checked by the framework, from their declaration', () => {
     assert.match(again.ephemeral!.text, /works once/);
     assert.equal(h.audits.at(-1)?.outcome, 'refused');
     assert.deepEqual(h.errors(), []);
+  });
+});
+
+describe('command buttons run the command as if the clicker had typed it', () => {
+  const click = (set: ReturnType<typeof commands>, value: string, actor: Actor, h: ReturnType<typeof harness>) =>
+    dispatchAction(set, { actionId: COMMAND_BUTTON_ACTION, value, actor, channel: 'C0OPS', messageTs: '1.2' }, h.ctx(actor));
+
+  it('the lock buttons run /restic unlock and --remove-all, and a non-operator is refused as when typing it', async () => {
+    const [stale, all] = lockButtons('media', 'plex');
+    assert.deepEqual([stale!.value, all!.value], ['/restic unlock media plex', '/restic unlock media plex --remove-all']);
+    for (const b of [stale!, all!]) {
+      const h = harness(noVolSync);
+      const r = await click(commands(), b.value, NORA, h);
+      assert.match(r.ephemeral!.text, /Only operators/, b.text);
+      assert.deepEqual(h.audits.map((a) => [a.action, a.outcome]), [['/restic unlock', 'denied']], b.text);
+    }
+  });
+
+  it('without a cluster the button says so, like the command', async () => {
+    const h = harness();
+    const [stale] = lockButtons('media', 'plex');
+    assert.equal((await click(commands(), stale!.value, OLIVE, h)).ephemeral!.text, NO_CLUSTER);
+  });
+
+  it('a value naming a verb no button may run, an unknown command or an invalid name is refused, audited, and runs nothing', async () => {
+    let ran = 0;
+    const family = {
+      command: '/t', summary: 't',
+      verbs: [
+        { verb: 'open', summary: 'o', args: [{ name: 'namespace', kind: 'namespace' as const }], button: true, handler: async () => { ran++; return reply('ran', [], { visibility: 'channel' }); } },
+        { verb: 'closed', summary: 'c', args: [], handler: async () => { ran++; return reply('ran'); } },
+      ],
+    };
+    const set = commandSet([family]);
+    for (const value of ['/t closed', '/nope open media', '/t open ../etc', '/t open media extra', '', '/t']) {
+      const h = harness();
+      const r = await click(set, value, OLIVE, h);
+      assert.equal(r.thread, undefined, value);
+      assert.equal(r.ephemeral?.tone, 'error', value);
+      assert.equal(h.audits.at(-1)?.outcome, 'refused', value);
+    }
+    assert.equal(ran, 0);
+    const h = harness();
+    const r = await click(set, '/t open media', OLIVE, h);
+    assert.equal(ran, 1);
+    assert.equal(r.thread?.[0]?.text, 'ran', 'a reply others should see goes into the thread');
+  });
+
+  it('a value longer than Slack allows is refused when the button is built', () => {
+    assert.throws(() => commandButton('x', '/restic', `unlock ${'a'.repeat(2000)} b`), /longer than Slack allows/);
   });
 });

@@ -9,7 +9,7 @@ import { confirmationValue, parseConfirmationValue } from '../../commands/restic
 import { crdHasResticUnlock, volsyncRefusal } from '../../commands/restic/volsync-unlock.ts';
 import { describeHolder, holderFor, leaseName } from '../../commands/restic/repository-lease.ts';
 import { matchProblem, matchSource } from '../../src/volsync/source.ts';
-import { nextSteps } from '../../commands/restic/locks.ts';
+import { lockActions, nextSteps } from '../../commands/restic/locks.ts';
 import { secretProblem } from '../../src/volsync/repository.ts';
 import type { LockEvidence } from '../../commands/restic/evidence.ts';
 import type { ReplicationSource } from '../../src/volsync/source.ts';
@@ -144,6 +144,20 @@ describe('messages', () => {
     const unknown = nextSteps({ locks: [judged(lock('ee'), 'absent', YOUNG)] }, 'media', 'plex').join('\n');
     assert.match(unknown, /1 unknown lock may still be in use: its mover pod is not here, but a mover elsewhere \(another namespace or cluster\) may hold it\. Look again after 2026-01-10 10:10 UTC: a lock not refreshed by then is provably orphaned\. Removing it sooner with `\/restic unlock media plex --remove-all` takes two operators\./);
     assert.doesNotMatch(unknown, /is dead/);
+  });
+
+  test('the next steps as buttons: unlock for stale locks, remove-all for the rest, none without locks', () => {
+    const labels = (locks: LockEvidence[]) => {
+      const b = lockActions({ locks }, 'media', 'plex');
+      return b?.type === 'actions' ? b.buttons.map((x) => `${x.text} → ${x.value}`) : [];
+    };
+    const stale = judged(lock('bb', { hostname: 'bot-host' }), 'absent');
+    assert.equal(stale.verdict.verdict, 'stale');
+    assert.deepEqual(labels([stale, judged(lock('cc'), 'Running')]), ['Unlock stale locks → /restic unlock media plex', 'Remove all locks… → /restic unlock media plex --remove-all']);
+    assert.deepEqual(labels([stale]), ['Unlock stale locks → /restic unlock media plex']);
+    assert.deepEqual(labels([judged(lock('aa'), 'absent')]), ['Remove all locks… → /restic unlock media plex --remove-all'], 'an orphaned lock is not stale yet');
+    assert.deepEqual(labels([judged(lock('ee'), 'absent', YOUNG)]), ['Remove all locks… → /restic unlock media plex --remove-all']);
+    assert.deepEqual(labels([]), []);
   });
 
   test('an unknown lock is listed after the stale ones and before the live ones, and says what we know', () => {
