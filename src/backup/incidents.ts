@@ -139,6 +139,7 @@ export function sourceProblems(h: SourceHealth, now: number, settings: WatchSett
     if (out.length) for (const p of out) p.facts.push(overdueFact(h, now));
     else out.push({ id: problemId(h.namespace, h.name, 'overdue'), kind: 'overdue', namespace: h.namespace, name: h.name, since: due, what: 'backups overdue', facts: [overdueFact(h, now)], health: h });
   }
+  if (!h.schedule) for (const p of out) p.facts.push('It has no schedule (manual syncs only), so overdue runs are not judged.');
   if (h.scheduleInvalid) for (const p of out) p.facts.push(`Its schedule ${inlineCode(h.schedule ?? '', 60)} could not be read, so overdue runs are not judged.`);
   return out;
 }

@@ -17,6 +17,7 @@ import { BackupCache } from '../../src/backup/backup-cache.ts';
 import { backupStatus } from '../../src/backup/status.ts';
 import { Fixtures, MINUTE, iso, kubeFixtures, kubeFor, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
 import { stopAll } from '../harness/stop-all.ts';
+import { countingKube } from '../harness/kube/counting-kube.ts';
 
 const skip = await kubeUnavailableReason();
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -29,25 +30,6 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Counts the API calls a Kube's clients make (every generated method is one HTTP request). */
-function countingKube(kube: Kube): { kube: Kube; calls: string[] } {
-  const calls: string[] = [];
-  const wrap = <T extends object>(api: T, group: string): T => new Proxy(api, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        calls.push(`${group}.${String(prop)}`);
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return {
-    calls,
-    kube: { ...kube, core: wrap(kube.core, 'core'), apps: wrap(kube.apps, 'apps'), batch: wrap(kube.batch, 'batch'), custom: wrap(kube.custom, 'custom'), coordination: wrap(kube.coordination, 'coordination'), apiext: wrap(kube.apiext, 'apiext') },
-  };
 }
 
 describe('backup watch cache', { skip }, () => {

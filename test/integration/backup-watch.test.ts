@@ -27,6 +27,7 @@ import { renderBlocks } from '../../src/slack/render-blocks.ts';
 import { Fixtures, HOUR, LOCK_LOG, MINUTE, iso, kubeFixtures, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
 import { syncedStatus } from './backup-fixtures.ts';
 import { stopAll } from '../harness/stop-all.ts';
+import { countingKube } from '../harness/kube/counting-kube.ts';
 import { startHttpBot, writeBotConfig } from '../harness/bot-process.ts';
 import type { BotProcess } from '../harness/bot-process.ts';
 
@@ -59,13 +60,15 @@ describe('backup watch on a real API server', { skip }, () => {
   function replica(identity: string) {
     const client = createWebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, log });
     const poster = new ChannelPoster(client, { minIntervalMs: 5, updateIntervalMs: 5 });
-    const cache = new BackupCache(fx.kube, log);
+    // Every API request of this replica (cache lists, store, diagnosis) is counted; watches are not requests.
+    const { kube, calls } = countingKube(fx.kube);
+    const cache = new BackupCache(kube, log);
     cache.start();
-    const store = IncidentStore.inConfigMap(fx.kube, { namespace: ns, name: 'watch-incidents', identity });
+    const store = IncidentStore.inConfigMap(kube, { namespace: ns, name: 'watch-incidents', identity });
     // Both replicas think they lead (the worst case of a handover): the store alone must keep incidents single.
-    const services = { config, log, kube: fx.kube, leadership: new SingleReplica(), slack: { client, poster } } as unknown as Services & { slack: NonNullable<Services['slack']> };
+    const services = { config, log, kube, leadership: new SingleReplica(), slack: { client, poster } } as unknown as Services & { slack: NonNullable<Services['slack']> };
     const watch = startBackupWatch({ services, cache, store, debounceMs: 100, tickMs: 500 });
-    const r = { watch, cache, poster, store, client };
+    const r = { watch, cache, poster, store, client, calls };
     running.push(r);
     return r;
   }
@@ -139,6 +142,8 @@ describe('backup watch on a real API server', { skip }, () => {
     assert.ok(!all.some((m) => /\/(config|resting):/.test(m.text)), 'healthy and paused sources have no incident');
 
     // The thread holds the diagnosis: classified log and its next step; the doctor's fix for the volume and the PVC.
+    // A missing repository Secret is a clear line in the thread of the source it breaks.
+    assert.match(replies(parentOf('late')).map(text).join('\n'), /uses repository Secret .*late-volsync-secret.*, which does not exist/);
     const plexThread = replies(plex).map(text).join('\n');
     assert.match(plexThread, /restic locks .* plex/);
     assert.match(plexThread, /unable to create lock in backend/);
@@ -182,6 +187,13 @@ describe('backup watch on a real API server', { skip }, () => {
     assert.equal(replies(plex).length, before.get(plexTs)! + 1, 'one recovery reply');
     assert.equal(colour(plex), '#2EB67D', 'the parent turned green');
     assert.match(plex.text, /plex: healthy again after (7d 23h|8d)/);
+    // Steady state: rounds on every tick read the incident ConfigMap and nothing else (no lists, no polling).
+    const mark = c.calls.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    const steady = c.calls.slice(mark);
+    console.log(`watch: ${steady.length} API requests in 2 s of ticks, ${new Set(steady).size} kinds: ${[...new Set(steady)].join(', ')}`);
+    assert.ok(steady.length > 0, 'the ticks ran rounds');
+    assert.deepEqual([...new Set(steady)], ['core.readNamespacedConfigMap']);
     await stop(c);
   });
 

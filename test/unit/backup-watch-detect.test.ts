@@ -73,6 +73,15 @@ test('thresholds come from watch settings: a larger grace and stuck time make fe
   assert.doesNotMatch(d.problems.find((p) => p.id === 'apps/meili/stuck')!.facts.join('\n'), /stuck in Pending/);
 });
 
+test('a failing source without a schedule says that overdue is not judged for it', () => {
+  const inv = world();
+  (inv.sources as unknown[]).push(src('apps', 'adhoc', {}, { lastSyncStartTime: iso(NOW - H), latestMoverStatus: { result: 'Failed', logs: 'Fatal: wrong password or no key found' } }));
+  const p = detectProblems(inv, NOW, settings()).problems.find((x) => x.id === 'apps/adhoc/failing');
+  assert.ok(p);
+  assert.match(p.facts.join('\n'), /no schedule \(manual syncs only\), so overdue runs are not judged/);
+  assert.equal(p.since, NOW - H);
+});
+
 test('ignore by name skips one source, leaving the namespace watched', () => {
   const d = detectProblems(world(), NOW, settings({ ignore: [{ namespace: 'apps', name: 'plex' }] }));
   const ids = d.problems.map((p) => p.id);
