@@ -9,12 +9,15 @@ import type { Services } from '../src/command/context.ts';
 import type { BackupCache } from '../src/backup/backup-cache.ts';
 import type { IncidentStore } from '../src/backup/incident-store.ts';
 import { IncidentWatch } from '../src/backup/incident-watch.ts';
+import type { IncidentWatchOptions } from '../src/backup/incident-watch.ts';
 import type { RoundResult } from '../src/backup/incident-watch.ts';
 
 export interface StartBackupWatchOptions {
   services: Services & { slack: NonNullable<Services['slack']> };
   cache: BackupCache;
   store: IncidentStore;
+  /** The repository's locks for an incident's thread (the composition root gives /restic locks' answer). */
+  lockEvidence?: IncidentWatchOptions['lockEvidence'];
   /** Quiet time after a cache change before a round (default 2 s). */
   debounceMs?: number;
   /** The periodic tick (default 60 s). */
@@ -40,6 +43,7 @@ export function startBackupWatch(o: StartBackupWatchOptions): BackupWatch {
     poster: services.slack.poster,
     inventory: () => cache.inventory(),
     ...(services.kube ? { kube: services.kube } : {}),
+    ...(o.lockEvidence ? { lockEvidence: o.lockEvidence } : {}),
     log,
     ...(o.now ? { now: o.now } : {}),
   });

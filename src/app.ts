@@ -37,6 +37,7 @@ import { startBackupWindows } from '../schedules/backup-window.ts';
 import { kubeMoverSource } from './backup-window/mover-evidence.ts';
 import { cachedMoverPods } from './volsync/mover-pods.ts';
 import { sweepDrillDirs } from './restic/drill-dirs.ts';
+import { resticOptions } from '../commands/restic/restic-options.ts';
 import type { BackupWindows } from '../schedules/backup-window.ts';
 import { startBackupWatch } from '../schedules/backup-watch.ts';
 import type { BackupWatch } from '../schedules/backup-watch.ts';
@@ -103,7 +104,7 @@ export function buildServices(config: Config, opts: ServiceOptions): { services:
     const client = createWebClient(env.botToken, { slackApiUrl: env.slackApiUrl, log });
     groups = { members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [] };
   }
-  const buttonChannels = [config.alerts.channel, ...config.alerts.routes.map((r) => r.channel), ...config.alerts.watchChannels, ...config.windows.map((w) => w.channel)]
+  const buttonChannels = [config.alerts.channel, config.watch.channel, ...config.alerts.routes.map((r) => r.channel), ...config.alerts.watchChannels, ...config.windows.map((w) => w.channel)]
     .filter((c): c is string => typeof c === 'string');
   const access = new AccessControl({ operators: config.slack.operators, channels: config.slack.channels, buttonChannels, groups, log });
   const inCluster = kube && (opts.confirmationsInCluster ?? env.mode !== 'terminal') ? kube : undefined;
@@ -177,7 +178,14 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     alerts.addHooks(windows.hooks);
     // The backup watch: incidents from the watch cache, on the leader only.
     if (backupCache && incidents) {
-      watch = startBackupWatch({ services: { ...services, slack: { client: slack.client, poster: slack.poster } }, cache: backupCache, store: incidents });
+      const kubeForLocks = backupCache.kube;
+      watch = startBackupWatch({
+        services: { ...services, slack: { client: slack.client, poster: slack.poster } }, cache: backupCache, store: incidents,
+        // A mover that failed on a lock: its thread gets /restic locks' answer, buttons included (restic loaded on first use).
+        lockEvidence: async (namespace, name) => (await (await import('../commands/restic/locks.ts')).lockReport(kubeForLocks, namespace, name, {
+          buttons: true, restic: resticOptions({ services }), now: () => new Date(),
+        })).blocks.filter((b) => b.type !== 'header'),
+      });
     }
   }
 

@@ -12,6 +12,8 @@ import { withRepository } from '../../src/volsync/repository.ts';
 import { resticOptions } from './restic-options.ts';
 import { resolveSource } from '../../src/volsync/source.ts';
 import { lockButtons } from './actions.ts';
+import type { Kube } from '../../src/kube/client.ts';
+import type { RunResticOptions } from '../../src/restic/index.ts';
 
 /** What to do about the locks shown, one line per kind that is there. */
 export function nextSteps(evidence: Pick<Evidence, 'locks'>, namespace: string, name: string): string[] {
@@ -55,13 +57,20 @@ export function lockActions(evidence: Pick<Evidence, 'locks'>, namespace: string
 }
 
 export async function resticLocks(ctx: CommandContext, namespace: string, app: string): Promise<Reply> {
-  const kube = ctx.services.kube!;
+  return lockReport(ctx.services.kube!, namespace, app, { buttons: ctx.actor.buttons === true, restic: resticOptions(ctx), now: ctx.now });
+}
+
+/**
+ * The /restic locks answer, for whoever asks: the command, and the backup watch's thread of a
+ * source whose mover failed on a lock (the composition root hands it to the watch).
+ */
+export async function lockReport(kube: Kube, namespace: string, app: string, o: { buttons: boolean; restic: RunResticOptions; now: () => Date }): Promise<Reply> {
   const source = await resolveSource(kube, namespace, app, '/restic locks');
   const name = source.metadata?.name ?? app;
   const target = `${namespace}/${name}`;
   const { evidence, secretName } = await withRepository(kube, source, (repo) =>
     asUserErrors(async () => ({
-      evidence: await gatherEvidence(kube, source, repo.target, repo.secretName, resticOptions(ctx), ctx.now),
+      evidence: await gatherEvidence(kube, source, repo.target, repo.secretName, o.restic, o.now),
       secretName: repo.secretName,
     })),
   );
@@ -71,7 +80,7 @@ export async function resticLocks(ctx: CommandContext, namespace: string, app: s
     { type: 'header', text: `restic locks · ${target}` },
     { type: 'section', text: [summaryLine(evidence, target), ...steps].join('\n') },
     ...lockBlocks(evidence),
-    ...(ctx.actor.buttons ? [lockActions(evidence, namespace, name)].filter((b) => b !== undefined) : []),
+    ...(o.buttons ? [lockActions(evidence, namespace, name)].filter((b) => b !== undefined) : []),
     {
       type: 'context',
       elements: [

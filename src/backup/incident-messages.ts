@@ -55,6 +55,7 @@ export function diagnosisReply(p: Problem, d: SourceDiagnosis): Reply {
   const blocks: Block[] = [];
   if (p.facts.length) blocks.push({ type: 'section', text: p.facts.join('\n') });
   if (d.lines.length) blocks.push({ type: 'section', text: d.lines.join('\n') });
+  if (d.locks?.length) blocks.push({ type: 'section', text: '*Locks in the repository now:*' }, ...d.locks);
   if (d.logTail) blocks.push({ type: 'section', text: '*Mover log (last lines):*' }, { type: 'code', text: codeBlockText(d.logTail, 2500) });
   if (d.fix.length) blocks.push({ type: 'section', text: '*Fix:*' }, { type: 'code', text: d.fix.join('\n') });
   if (!blocks.length) blocks.push({ type: 'section', text: 'No more is known about it yet.' });

@@ -17,6 +17,7 @@ import type { Problem } from './incidents.ts';
 import type { IncidentRecord, IncidentStore } from './incident-store.ts';
 import { factHash } from './incident-store.ts';
 import { classifyMoverLog, diagnoseProblem } from './source-diagnosis.ts';
+import type { DiagnosisDeps } from './source-diagnosis.ts';
 import { readDoctorInput } from './doctor.ts';
 import type { DoctorInput } from './doctor.ts';
 import type { ParentFacts } from './incident-messages.ts';
@@ -32,6 +33,8 @@ export interface IncidentWatchOptions {
   inventory: () => Inventory | undefined;
   /** For the diagnosis' doctor checks and stuck pods' events, read once per new incident. */
   kube?: Kube;
+  /** The repository's locks and the buttons for them, for a mover that failed on a lock (see DiagnosisDeps). */
+  lockEvidence?: DiagnosisDeps['lockEvidence'];
   log: Logger;
   now?: () => number;
 }
@@ -181,7 +184,7 @@ export class IncidentWatch {
     let posted = false;
     try {
       const now = this.#now();
-      const diag = await diagnoseProblem(p, { ...(this.#o.kube ? { kube: this.#o.kube } : {}), ...(this.#doctorInput ? { doctorInput: this.#doctorInput } : {}), pvcLabel: this.#o.config.backups.pvcLabel, now });
+      const diag = await diagnoseProblem(p, { ...(this.#o.kube ? { kube: this.#o.kube } : {}), ...(this.#doctorInput ? { doctorInput: this.#doctorInput } : {}), ...(this.#o.lockEvidence ? { lockEvidence: this.#o.lockEvidence } : {}), pvcLabel: this.#o.config.backups.pvcLabel, now });
       const facts: ParentFacts = { namespace: p.namespace, name: p.name, what: p.what, since: rec.since, ...(diag.headline ? { headline: diag.headline } : {}), state: 'open' };
       if (rec.ts === '') {
         const res = await this.#o.poster.post({ channel: rec.channel, ...parentMessage(facts, now) });
@@ -278,7 +281,7 @@ export class IncidentWatch {
     for (const r of stormListReplies(mine.map((m) => m.p), now)) await this.#o.poster.post({ channel, thread_ts: ts, ...renderBlocks(r) });
     // One diagnosis stands for all: they share the cause.
     const sample = mine[0]!.p;
-    const diag = await diagnoseProblem(sample, { ...(this.#o.kube ? { kube: this.#o.kube } : {}), ...(this.#doctorInput ? { doctorInput: this.#doctorInput } : {}), pvcLabel: this.#o.config.backups.pvcLabel, now });
+    const diag = await diagnoseProblem(sample, { ...(this.#o.kube ? { kube: this.#o.kube } : {}), ...(this.#doctorInput ? { doctorInput: this.#doctorInput } : {}), ...(this.#o.lockEvidence ? { lockEvidence: this.#o.lockEvidence } : {}), pvcLabel: this.#o.config.backups.pvcLabel, now });
     await this.#o.poster.post({ channel, thread_ts: ts, ...renderBlocks(diagnosisReply(sample, diag)) });
     this.#o.log.info({ sources: mine.length, channel, ts, cause }, 'backup watch: storm opened as one incident thread');
     return mine.length;

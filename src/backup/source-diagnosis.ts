@@ -11,6 +11,7 @@ import { classify } from '../alerts/classify.ts';
 import { backendErrorFor, firstMeaningfulLine } from '../restic/errors.ts';
 import { isMoverHostname } from '../volsync/mover-pods.ts';
 import { untrustedLine, inlineCode } from '../reply.ts';
+import type { Block } from '../reply.ts';
 import type { Pod } from './objects.ts';
 import { key, nameOf } from './objects.ts';
 import { diagnose, readDoctorInput } from './doctor.ts';
@@ -27,6 +28,8 @@ export interface LogClassification {
   nextStep?: string;
   /** The log lines that show it. */
   evidence: string[];
+  /** The mover failed on a restic lock. */
+  locked?: boolean;
 }
 
 const WRONG_PASSWORD = /wrong password or no key found|ciphertext verification failed/i;
@@ -50,7 +53,7 @@ export function classifyMoverLog(log: string, o: { namespace: string; name: stri
       ? `repository locked by the running mover ${untrustedLine(host, 80)}`
       : isMoverHostname(host) ? 'repository locked by a mover pod that no longer exists' : `repository locked by ${untrustedLine(host || 'another process', 80)}`;
     return {
-      headline, evidence,
+      headline, evidence, locked: true,
       cause: untrustedLine(c.cause, 600),
       nextStep: `\`/restic locks ${o.namespace} ${o.name}\` shows whether the lock is stale; then \`/restic unlock ${o.namespace} ${o.name}\`${live ? '' : ' (or `--remove-all` once no mover runs)'}.`,
     };
@@ -86,6 +89,8 @@ export interface SourceDiagnosis {
   fix: string[];
   /** The log tail, when the last mover run failed (plain text, for a code block). */
   logTail?: string;
+  /** The repository's locks judged as /restic locks judges them, with the buttons for the next step. */
+  locks?: Block[];
 }
 
 export interface DiagnosisDeps {
@@ -95,6 +100,11 @@ export interface DiagnosisDeps {
   now: number;
   /** The doctor's input for a namespace; the watch shares one per namespace and round, so a storm reads each namespace once. */
   doctorInput?: (namespace: string) => Promise<DoctorInput>;
+  /**
+   * The repository's locks, read with restic (the /restic locks answer, buttons included), for a
+   * mover that failed on a lock. Given by the composition root: the engine does not run restic.
+   */
+  lockEvidence?: (namespace: string, name: string) => Promise<Block[]>;
 }
 
 function findingFor(p: Problem, findings: readonly Finding[]): Finding[] {
@@ -116,6 +126,13 @@ export async function diagnoseProblem(p: Problem, deps: DiagnosisDeps): Promise<
       out.headline = c.headline;
       out.lines.push(`*Cause:* ${c.headline}${c.cause ? `. ${c.cause}` : ''}`);
       if (c.nextStep) out.lines.push(`*Next:* ${c.nextStep}`);
+      if (c.locked && deps.lockEvidence) {
+        try {
+          out.locks = await deps.lockEvidence(p.namespace, p.name);
+        } catch (err) {
+          out.lines.push(`The repository's locks could not be read: ${untrustedLine((err as Error).message, 300)}`);
+        }
+      }
     }
     out.logTail = h.logTail;
   } else if (p.kind === 'failing' && h?.result === 'Failed') {
