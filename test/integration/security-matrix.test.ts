@@ -274,19 +274,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
   const channelOnly = /only|not allowed|answer commands in/i;
 
   const matrix: Record<Path, Record<Refusal, Cell>> = {
-    '/backup run': {
-      ...confirmButtonCells('/backup run', 'bb:backup:run', () => backupRun('app'), { offer: () => volsyncOffer('radarr'), actionId: 'bb:restic:volsync-unlock' }),
-      'wrong channel': direct(async () => ({ shown: /answer commands in/, ack: await slash('/backup', `run ${ns} app`, ALICE, ELSEWHERE) })),
-      'replayed confirmation': cell(async () => {
-        // A request cancelled for real, then its confirmation clicked.
-        const m = await backupRun('other');
-        const original = structuredClone(m);
-        await click('bb:backup:run-cancel', m, BOB);
-        await slack.waitFor(() => /Cancelled/.test(slack.message(CHANNEL, m.ts)?.text ?? ''), 15_000, 'the cancellation');
-        return original;
-      }, async (original) => ({ shown: /request was cancelled/, ack: await click('bb:backup:run', original, ALICE) })),
-      'same person approves twice': { na: 'one operator confirms a /backup run; there is no second approval' },
-    },
+    '/backup run': confirmedCommandCells('/backup run', 'run', 'app', 'other', { offer: () => volsyncOffer('radarr'), actionId: 'bb:restic:volsync-unlock' }),
     '/restic unlock': {
       // plex has a stale lock, which a wrongly accepted plain unlock would remove.
       'non-operator': direct(async () => ({ shown: only, ack: await slash('/restic', `unlock ${ns} plex`, VIEWER) })),
@@ -385,18 +373,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
       'same person approves twice': { na: 'one operator confirms an unlock through VolSync; there is no second approval' },
     },
     // A verify changes nothing it could be caught changing; what matters is that it is refused and audited.
-    '/backup verify': {
-      ...confirmButtonCells('/backup verify', 'bb:backup:verify', () => verifyOffer('lidarr'), { offer: () => backupRun('other'), actionId: 'bb:backup:run' }),
-      'wrong channel': direct(async () => ({ shown: /answer commands in/, ack: await slash('/backup', `verify ${ns} lidarr`, ALICE, ELSEWHERE) })),
-      'replayed confirmation': cell(async () => {
-        const m = await verifyOffer('lidarr');
-        const original = structuredClone(m);
-        await click('bb:backup:verify-cancel', m, BOB);
-        await slack.waitFor(() => /Cancelled/.test(slack.message(CHANNEL, m.ts)?.text ?? ''), 15_000, 'the cancellation');
-        return original;
-      }, async (original) => ({ shown: /request was cancelled/, ack: await click('bb:backup:verify', original, ALICE) })),
-      'same person approves twice': { na: 'one operator confirms a /backup verify; there is no second approval' },
-    },
+    '/backup verify': confirmedCommandCells('/backup verify', 'verify', 'lidarr', 'lidarr', { offer: () => backupRun('other'), actionId: 'bb:backup:run' }),
     // plex has a stale lock (plain unlock would remove it) and an orphaned and a live one (remove-all's evidence).
     'Unlock stale locks button': commandButtonCells('Unlock stale locks button', 'Unlock stale locks', 'plex', async () => {
       // A click that ran for real: lidarr's stale lock removed; then a new one, which a wrongly accepted replay would remove.
@@ -427,6 +404,28 @@ describe('security matrix: every mutating path × every refusal, on the real com
       'altered confirmation': cell(offer, async (m) => ({ shown: /not valid|unknown/, ack: await click(actionId, m, ALICE, { value: `${valueOf(m, actionId).slice(0, -4)}AAAA` }) })),
       'confirmation for another target': cell(async () => ({ m: await offer(), value: valueOf(await other.offer(), other.actionId) }), async ({ m, value }) => ({ shown: /does not match this request/, ack: await click(actionId, m, ALICE, { value }) })),
     } satisfies Partial<Record<Refusal, Cell>>;
+  }
+
+  /**
+   * A `/backup <verb>` one operator confirms (run, verify): the confirmation button's cells, the
+   * command from the wrong channel, and a request cancelled for real whose confirmation is clicked.
+   * `name` is the source asked about, `cancelled` the one whose request is cancelled first.
+   */
+  function confirmedCommandCells(p: Path, verb: 'run' | 'verify', name: string, cancelled: string, other: { offer: () => Promise<StoredMessage>; actionId: string }): Record<Refusal, Cell> {
+    const actionId = `bb:backup:${verb}`;
+    const offer = (n: string) => requestMessage('/backup', `${verb} ${ns} ${n}`, ALICE, actionId, new RegExp(`${ns}/${n}`));
+    return {
+      ...confirmButtonCells(p, actionId, () => offer(name), other),
+      'wrong channel': direct(async () => ({ shown: /answer commands in/, ack: await slash('/backup', `${verb} ${ns} ${name}`, ALICE, ELSEWHERE) })),
+      'replayed confirmation': cell(async () => {
+        const m = await offer(cancelled);
+        const original = structuredClone(m);
+        await click(`${actionId}-cancel`, m, BOB);
+        await slack.waitFor(() => /Cancelled/.test(slack.message(CHANNEL, m.ts)?.text ?? ''), 15_000, 'the cancellation');
+        return original;
+      }, async (original) => ({ shown: /request was cancelled/, ack: await click(actionId, original, ALICE) })),
+      'same person approves twice': { na: `one operator confirms a ${p}; there is no second approval` },
+    };
   }
 
   function silenceCells(p: Path, label: RegExp): Record<Refusal, Cell> {
