@@ -12,20 +12,15 @@ import type { KubeHarness } from '../harness/kube/index.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
 import { stopAll } from '../harness/stop-all.ts';
-import { ChannelPoster } from '../../src/slack/poster.ts';
-import { createWebClient } from '../../src/slack/web-client.ts';
 import { NotificationQueue } from '../../src/alerts/notification-queue.ts';
 import type { GroupBatch } from '../../src/alerts/notification-queue.ts';
-import { crashLoopMatcher, notifyGroup } from '../../src/alerts/group-notifier.ts';
+import { notifyGroup } from '../../src/alerts/group-notifier.ts';
 import type { NotifierDeps } from '../../src/alerts/group-notifier.ts';
-import { MemoryThreadStore } from '../../src/alerts/thread-store.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
-import { BackupFacts } from '../../src/backup-window/facts.ts';
-import { ButtonSigner } from '../../src/alerts/button-values.ts';
-import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { watchSettings } from '../../src/backup/incidents.ts';
 import { parseFileConfig } from '../../src/config.ts';
 import { Fixtures, kubeFixtures, LOCK_LOG, MINUTE, iso, moverLabels, syncCondition, uniq } from './backup-fixtures.ts';
+import { notifierDeps, testDiagnoserOptions } from '../harness/notifier-deps.ts';
 
 const skip = await kubeUnavailableReason();
 const log = pino({ level: 'silent' });
@@ -72,19 +67,13 @@ describe('alerts about backups get the backup diagnosis: real API server, Slack 
 
   beforeEach(() => {
     slack.reset();
-    const client = createWebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, log });
     const config = parseFileConfig({}, 'test');
-    deps = {
-      poster: new ChannelPoster(client, { minIntervalMs: 5, updateIntervalMs: 5 }),
-      store: new MemoryThreadStore(),
-      log,
-      routes: [],
-      defaultChannel: CH,
-      isCrashLoop: crashLoopMatcher(/(KubePodCrashLooping|CrashLoopBackOff)/),
-      diagnoser: new Diagnoser({ kube: fx.kube, patterns: DEFAULT_PATTERNS, backup: new BackupFacts({ windows: [] }), signer: new ButtonSigner('xoxb-x'), buttonTtlMs: 3600_000, watch: watchSettings(config) }),
+    deps = notifierDeps({
+      slackApiUrl: slack.apiUrl, botToken: BOT_TOKEN, log, channel: CH,
+      diagnoser: new Diagnoser(testDiagnoserOptions({ kube: fx.kube, watch: watchSettings(config) })),
       hooks: () => [],
       maxDiagnoses: 3,
-    };
+    });
   });
 
   const cases: Array<[string, Record<string, string>]> = [

@@ -3,24 +3,20 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
-import { ChannelPoster } from '../../src/slack/poster.ts';
-import { createWebClient } from '../../src/slack/web-client.ts';
 import { NotificationQueue } from '../../src/alerts/notification-queue.ts';
 import type { GroupBatch } from '../../src/alerts/notification-queue.ts';
 import type { WebhookPayload } from '../../src/alerts/alertmanager-types.ts';
-import { crashLoopMatcher, DiagnosisBudget, notifyGroup, UnroutableGroup } from '../../src/alerts/group-notifier.ts';
+import { DiagnosisBudget, notifyGroup, UnroutableGroup } from '../../src/alerts/group-notifier.ts';
 import type { NotifierDeps } from '../../src/alerts/group-notifier.ts';
 import { MemoryThreadStore, addHeadline, capAlerts, decodeRecord, pruneEntries, encodeRecord, DEFAULT_THREAD_LIMITS } from '../../src/alerts/thread-store.ts';
 import { headlineText } from '../../src/alerts/alert-messages.ts';
 import type { ThreadRecord } from '../../src/alerts/thread-store.ts';
 import { Diagnoser } from '../../src/alerts/diagnoser.ts';
-import { BackupFacts } from '../../src/backup-window/facts.ts';
-import { ButtonSigner } from '../../src/alerts/button-values.ts';
-import { DEFAULT_PATTERNS } from '../../src/alerts/classify.ts';
 import { channelFor } from '../../src/alerts/alert-routing.ts';
 import type { CrashAlertEvent } from '../../src/alerts/hooks.ts';
 import { startSlackStandIn, validateBlocks } from '../harness/slack/slack-stand-in.ts';
 import type { SlackStandIn, StoredMessage } from '../harness/slack/slack-stand-in.ts';
+import { notifierDeps, testDiagnoserOptions } from '../harness/notifier-deps.ts';
 
 const log = pino({ level: 'silent' });
 const BOT_TOKEN = 'xoxb-9000000001-9000000002-threadstestbottoken';
@@ -58,21 +54,15 @@ describe('alert group threads', () => {
   beforeEach(() => {
     slack.reset();
     observed = [];
-    const client = createWebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, log });
-    deps = {
-      poster: new ChannelPoster(client, { minIntervalMs: 5, updateIntervalMs: 5 }),
-      store: new MemoryThreadStore(),
-      log,
-      routes: [],
-      defaultChannel: CH,
-      isCrashLoop: crashLoopMatcher(/(KubePodCrashLooping|CrashLoopBackOff)/),
-      diagnoser: new Diagnoser({ patterns: DEFAULT_PATTERNS, backup: new BackupFacts({ windows: [] }), signer: new ButtonSigner('xoxb-x'), buttonTtlMs: 3600_000 }),
+    deps = notifierDeps({
+      slackApiUrl: slack.apiUrl, botToken: BOT_TOKEN, log, channel: CH,
+      diagnoser: new Diagnoser(testDiagnoserOptions()),
       hooks: () => [{
         annotate: async (e) => [{ type: 'section', text: `:information_source: hook saw ${e.labels['pod']} in ${e.threadTs}` }],
         observed: (e) => observed.push(e),
       }],
       maxDiagnoses: 2,
-    };
+    });
   });
 
   it('round 1 opens the parent and diagnoses the crash-looping pods; round 2 posts only what changed and updates the parent', async () => {
