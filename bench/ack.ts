@@ -5,7 +5,10 @@
  *
  *   npm run bench:ack -- [--requests 2000] [--concurrency 50] [--rounds 3] [--text "status"]
  *
- * Rounds alternate floor and bot so that drift on a shared machine hits both alike.
+ * Rounds alternate floor and bot so that drift on a shared machine hits both alike. The bot acks
+ * before it runs the command, so after each of its rounds the bench waits until the Slack stand-in
+ * has received every reply (one response_url post per request) before anything else is measured:
+ * the deferred work never overlaps the floor's round, and the bot's CPU figure includes all of it.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -79,6 +82,21 @@ async function load(slack: SlackStandIn, url: string): Promise<number[]> {
   return latencies.sort((a, b) => a - b);
 }
 
+/**
+ * Waits until every one of `requests` commands got its reply through its response_url, and none
+ * was answered "busy" in the ack body instead; throws naming what is missing.
+ */
+async function allReplied(slack: SlackStandIn, requests: number, timeoutMs = 60_000): Promise<string> {
+  const replies = () => slack.responses().filter((r) => r.via === 'response_url' && r.status === 200).length;
+  const deadline = Date.now() + timeoutMs;
+  while (replies() < requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const got = replies();
+  const inAck = slack.responses().filter((r) => r.via === 'ack').length;
+  if (got !== requests) throw new Error(`replies: ${got}/${requests} within ${timeoutMs} ms; ${requests - got} commands got no reply`);
+  if (inAck) throw new Error(`${inAck} of ${requests} commands were answered in the ack body (the bot only does that when it is too busy to run them)`);
+  return `replies: ${got}/${requests}`;
+}
+
 async function main(): Promise<void> {
   const slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING, postMessagePerSecondPerChannel: Infinity });
   const floor = await startFloor();
@@ -91,6 +109,8 @@ async function main(): Promise<void> {
     const botUrl = `${bot.url}/slack/events`;
     // Warm both (JIT, keep-alive sockets) before anything is measured.
     for (const url of [floor.url, botUrl]) for (let i = 0; i < 200; i++) await slack.sendSlashCommandHttp({ url, text: args.text });
+    await allReplied(slack, 200);
+    slack.reset();
     const floorAll: number[] = [];
     const botAll: number[] = [];
     // The bot's figure includes what it does after the ack (the command and its reply), as it must.
@@ -99,7 +119,13 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       floorAll.push(...(await measuredCpu(floor.pid, floorCpu, () => load(slack, floor.url))));
       slack.reset();
-      botAll.push(...(await measuredCpu(bot.child.pid, botCpu, () => load(slack, botUrl))));
+      let replied = '';
+      botAll.push(...(await measuredCpu(bot.child.pid, botCpu, async () => {
+        const latencies = await load(slack, botUrl);
+        replied = await allReplied(slack, REQUESTS);
+        return latencies;
+      })));
+      console.log(`round ${r + 1}: bot ${replied}`);
       slack.reset();
     }
     floorAll.sort((a, b) => a - b);

@@ -4,7 +4,7 @@
  * through response_url (ephemeral) or as a channel message that later updates can thread under.
  */
 import { App, SocketModeReceiver } from '@slack/bolt';
-import type { Receiver, RespondFn } from '@slack/bolt';
+import type { Receiver } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -22,6 +22,7 @@ import { slackLogger } from './bolt-logger.ts';
 import { webClientOptions } from './web-client.ts';
 import { ChannelPoster } from './poster.ts';
 import { isResponseUrl, retryingRespond } from './respond.ts';
+import type { Respond } from './respond.ts';
 
 export interface SlackTransport {
   app: App;
@@ -92,7 +93,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
     timeZone: () => zones.of(id),
   });
 
-  const contextFor = (actor: Actor, channel: string | undefined, respond: RespondFn, threadOf: () => string | undefined): CommandContext => ({
+  const contextFor = (actor: Actor, channel: string | undefined, respond: Respond, threadOf: () => string | undefined): CommandContext => ({
     actor,
     channel,
     services,
@@ -108,7 +109,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
   });
 
   /** A channel message (so a thread can follow); if the bot is not in the channel, the reply goes through response_url. */
-  const postOrRespond = async (r: Reply, channel: string, respond: RespondFn): Promise<string | undefined> => {
+  const postOrRespond = async (r: Reply, channel: string, respond: Respond): Promise<string | undefined> => {
     const rendered = renderBlocks(r);
     try {
       const res = await poster.post({ channel, ...rendered });
@@ -121,7 +122,7 @@ export function createSlackTransport(opts: SlackTransportOptions): SlackTranspor
   };
 
   /** Channel replies become real messages (so a thread can follow); the rest only the asker sees. */
-  const deliver = async (r: Reply, channel: string | undefined, respond: RespondFn): Promise<string | undefined> => {
+  const deliver = async (r: Reply, channel: string | undefined, respond: Respond): Promise<string | undefined> => {
     if (r.visibility === 'channel' && channel) return postOrRespond(r, channel, respond);
     await respond({ response_type: 'ephemeral', ...renderBlocks(r) });
     return undefined;

@@ -115,3 +115,157 @@ describe('VerifiedHttpReceiver', () => {
     }
   });
 });
+
+describe('VerifiedHttpReceiver: the ack goes out before the work, which waits in a bounded queue', () => {
+  // A stand-in for Bolt's App: only processEvent is called by the receiver.
+  type Processed = { body: Record<string, unknown>; ack: (r?: unknown) => Promise<void> };
+  let server: HttpServer;
+  let receiver: VerifiedHttpReceiver;
+  let url: string;
+  let processed: Processed[];
+  let hold: Promise<void>;
+  let release: () => void;
+  let replyServer: import('node:http').Server;
+  let responseUrl: string;
+  let replies: Array<Record<string, unknown>>;
+
+  before(async () => {
+    const { createServer } = await import('node:http');
+    replies = [];
+    replyServer = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => { replies.push(JSON.parse(Buffer.concat(chunks).toString('utf8'))); res.end(); });
+    });
+    await new Promise<void>((r) => replyServer.listen(0, '127.0.0.1', r));
+    responseUrl = `http://127.0.0.1:${(replyServer.address() as import('node:net').AddressInfo).port}/response/r1`;
+  });
+  after(() => { replyServer.closeAllConnections(); replyServer.close(); });
+
+  const start = async (work: { concurrency: number; backlog: number }) => {
+    processed = [];
+    replies.length = 0;
+    hold = new Promise<void>((r) => { release = r; });
+    server = new HttpServer(log);
+    receiver = new VerifiedHttpReceiver({ signingSecret: SECRET, server, log, work });
+    receiver.init({
+      processEvent: async (event: Processed) => {
+        processed.push(event);
+        await hold;
+      },
+    } as unknown as import('@slack/bolt').App);
+    url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}/slack/events`;
+  };
+  const stop = async () => { release(); await receiver.stop(); await server.close(); };
+
+  const send = (body: string, contentType: string) => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    return fetch(url, { method: 'POST', body, headers: { 'content-type': contentType, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signSlackRequest(SECRET, timestamp, body) } });
+  };
+  let n = 0;
+  const command = () => send(new URLSearchParams({ command: '/backup', text: `status ${++n}`, user_id: 'U1', channel_id: 'C1', response_url: responseUrl }).toString(), 'application/x-www-form-urlencoded');
+  const click = () => send(new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', n: ++n, response_url: responseUrl, actions: [] }) }).toString(), 'application/x-www-form-urlencoded');
+  const event = () => send(JSON.stringify({ type: 'event_callback', event_id: `Ev${++n}`, event: { type: 'message' } }), 'application/json');
+
+  it('acks a slash command, a click and an event with an empty 200 while their work has not finished', async () => {
+    await start({ concurrency: 4, backlog: 10 });
+    try {
+      for (const send1 of [command, click, event]) {
+        const res = await send1();
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), '');
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(processed.length, 3, 'all three were handed to Bolt after their acks');
+      assert.equal(receiver.work.running, 3);
+      release();
+      await receiver.work.idle();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('when the backlog is full: a command is answered "busy, nothing was done" in its ack, a click through its response_url, an event 503 so Slack retries', async () => {
+    await start({ concurrency: 1, backlog: 1 });
+    try {
+      assert.equal((await command()).status, 200); // runs (held)
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await command()).status, 200); // waits
+      assert.equal(receiver.work.waiting, 1);
+
+      const busyCommand = await command();
+      assert.equal(busyCommand.status, 200);
+      const body = await busyCommand.json() as { response_type: string; text: string };
+      assert.equal(body.response_type, 'ephemeral');
+      assert.match(body.text, /busy/);
+      assert.match(body.text, /Nothing was done/);
+
+      assert.equal((await click()).status, 200);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(replies.length, 1, 'the refused click was told through its response_url');
+      assert.match(String(replies[0]!.text), /busy.*Nothing was done/s);
+      assert.equal(replies[0]!.replace_original, false);
+
+      const busyEvent = await event();
+      assert.equal(busyEvent.status, 503);
+      assert.equal(busyEvent.headers.get('retry-after'), '5');
+
+      release();
+      await receiver.work.idle();
+      assert.equal(processed.length, 2, 'the two accepted commands ran; the refused ones did not');
+      assert.deepEqual(processed.map((p) => p.body.text), [`status ${n - 4}`, `status ${n - 3}`]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('on stop, a command still waiting is told the bot was restarting and that nothing was done', async () => {
+    await start({ concurrency: 1, backlog: 5 });
+    try {
+      await command();
+      await new Promise((r) => setTimeout(r, 20));
+      await command();
+      assert.equal(receiver.work.waiting, 1);
+      const stopped = receiver.stop();
+      release();
+      await stopped;
+      assert.equal(processed.length, 1);
+      assert.equal(replies.length, 1);
+      assert.match(String(replies[0]!.text), /restarting.*Nothing was done/s);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a listener that acks with a body after the ack went out has it delivered through the response_url', async () => {
+    await start({ concurrency: 1, backlog: 5 });
+    try {
+      release();
+      await command();
+      await receiver.work.idle();
+      await processed[0]!.ack({ response_type: 'ephemeral', text: 'late answer' });
+      assert.deepEqual(replies, [{ response_type: 'ephemeral', text: 'late answer' }]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('still verifies first: an unsigned or replayed command is refused 401 and never queued', async () => {
+    await start({ concurrency: 1, backlog: 5 });
+    try {
+      const body = new URLSearchParams({ command: '/backup', text: 'status', response_url: responseUrl }).toString();
+      const unsigned = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(unsigned.status, 401);
+      const timestamp = Math.floor(Date.now() / 1000);
+      const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signSlackRequest(SECRET, timestamp, body) };
+      assert.equal((await fetch(url, { method: 'POST', body, headers })).status, 200);
+      assert.equal((await fetch(url, { method: 'POST', body, headers })).status, 401);
+      const forged = await fetch(url, { method: 'POST', body: body + '&x=1', headers });
+      assert.equal(forged.status, 401);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(processed.length, 1);
+    } finally {
+      await stop();
+    }
+  });
+});
