@@ -5,9 +5,12 @@
  * replayed request is refused). Anything unverified is answered 401 and logged, and never reaches
  * a handler.
  *
- * A verified slash command, button click or event is acked at once and its work queued behind
- * incoming requests (src/slack/work-queue.ts), so no amount of command work delays an ack past
- * Slack's 3 seconds. When the queue is full the user is told "busy, nothing was done".
+ * A verified slash command or button click is acked at once and its work queued behind incoming
+ * requests (src/slack/work-queue.ts), so no amount of command work delays an ack past Slack's 3
+ * seconds. When the queue is full the user is told "busy, nothing was done". An event (a message
+ * in a watched channel: perhaps a crash alert from another integration) is acked only once it has
+ * been handed over, as before: Slack resends an event it was not acked for, so a bot stopped or
+ * killed in between loses nothing, where a queued event acked early would be gone.
  */
 import type { App, Receiver, ReceiverEvent, RespondArguments } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -155,10 +158,7 @@ export class VerifiedHttpReceiver implements Receiver {
     if (!this.#queue.hasRoom()) {
       metrics?.slackWorkRefused.inc({ kind, reason: 'busy' });
       log.warn({ kind, waiting: this.#queue.waiting, running: this.#queue.running }, 'too much Slack work queued; refused one request with "busy"');
-      if (kind === 'event') {
-        // Slack retries an event it was not acked for; a command or a click it never retries.
-        sendJson(res, 503, { ok: false, error: 'busy; retry' }, { 'retry-after': '5' });
-      } else if (kind === 'command') {
+      if (kind === 'command') {
         sendJson(res, 200, { response_type: 'ephemeral', ...renderBlocks(errorReply(BUSY_COMMAND)) });
       } else {
         res.writeHead(200);
@@ -192,8 +192,7 @@ export class VerifiedHttpReceiver implements Receiver {
       },
       abandon: async () => {
         metrics?.slackWorkRefused.inc({ kind, reason: 'stopping' });
-        if (kind === 'event') log.warn({ kind }, 'stopping: a queued Slack event was not processed');
-        else await this.#tell(responseUrl, kind === 'command' ? STOPPING_COMMAND : STOPPING_CLICK);
+        await this.#tell(responseUrl, kind === 'command' ? STOPPING_COMMAND : STOPPING_CLICK);
       },
     });
   }
@@ -229,7 +228,7 @@ const BUSY_CLICK = 'I am busy with too many requests and did not act on this cli
 const STOPPING_COMMAND = 'I was restarting and did not run this command. Nothing was done; try again in a minute.';
 const STOPPING_CLICK = 'I was restarting and did not act on this click. Nothing was done; click again in a minute.';
 
-type DeferredKind = 'command' | 'click' | 'event';
+type DeferredKind = 'command' | 'click';
 
 /**
  * What can be acked before its work runs: slash commands and button clicks (whose answers go
@@ -239,7 +238,6 @@ type DeferredKind = 'command' | 'click' | 'event';
 function deferredKind(body: Record<string, unknown>): DeferredKind | undefined {
   if (typeof body.command === 'string') return 'command';
   if (body.type === 'block_actions') return 'click';
-  if (body.type === 'event_callback') return 'event';
   return undefined;
 }
 
