@@ -134,6 +134,7 @@ interface Result {
   busiest: number;
   delivered: number;
   requests: Counts;
+  sample: string;
   leases: number;
   bench: number;
   windowMs: number;
@@ -185,6 +186,7 @@ async function scenario(api: Api, slack: SlackStandIn, kind: 'shared' | 'distinc
   let busiest = 0;
   for (const ch of CHANNELS) busiest = Math.max(busiest, ok.filter((c) => c.params['channel'] === ch).length);
   return {
+    sample: String(ok.find((c) => !c.params['thread_ts'])?.params['text'] ?? ''),
     scenario: kind, writeMs, delivered, posts: ok.length, parents, updates, limited, busiest, requests: watch, leases, bench,
     firstMs: ok.length ? Math.min(...ok.map((c) => c.at)) - written : NaN,
     lastMs: ok.length ? Math.max(...ok.map((c) => c.at)) - written : NaN,
@@ -195,6 +197,7 @@ async function scenario(api: Api, slack: SlackStandIn, kind: 'shared' | 'distinc
 function report(r: Result): void {
   const label = r.scenario === 'shared' ? 'one shared cause (S3 unreachable)' : 'a distinct cause each';
   console.log(`# ${FAILING} of ${SOURCES} sources failed at once, ${label}; ${CHANNELS.length} channels, Slack ${SLACK_RATE} post/s/channel`);
+  console.log(`# first parent: ${r.sample}`);
   line('figure', 'value', 'ratio', 'reference / target');
   line(`${r.scenario}: sources in a Slack message`, `${r.delivered} / ${FAILING}`, (r.delivered / FAILING).toFixed(3), 'target 1.000');
   line(`${r.scenario}: status writes (parallel)`, `${r.writeMs.toFixed(0)} ms`, '', 'the change itself; times below are from its end');
