@@ -9,7 +9,7 @@
  * meanwhile, from the API server's own apiserver_request_total (per verb and kind; the bench's own
  * status writes and the bot's Lease renewals shown apart).
  *
- *   node bench/watch.ts [--sources 5000] [--failing-percent 2] [--per-namespace 5] [--channels 4] [--cause both|shared|distinct] [--concurrency 24]
+ *   node bench/watch.ts [--sources 5000] [--failing-percent 2] [--per-namespace 5] [--channels 4] [--cause both|shared|distinct] [--slack-rate 1] [--drain-timeout 600 (s)] [--concurrency 24]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
