@@ -20,7 +20,7 @@ import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION } from '.
 import type { MoverPod } from './evidence.ts';
 import { activeMovers, destinationsUsing, gatherEvidence, listMoverPodsEverywhere, listPods, lockDigest, podsHoldingLocks, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
-import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
+import { pauseCommand, pausedByValue, resume, setPaused } from '../../src/volsync/pause.ts';
 import { lockBlocks, moverLine, summaryLine } from './render.ts';
 import { plural } from '../../src/text.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
@@ -204,13 +204,15 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
       let paused = false;
       try {
         if (!wasPaused) {
+          // The mark says who paused it and when (the backup watch tells the incident's thread); the resume removes it.
+          const by = pausedByValue(approver.id, ctx.now(), 'backup-bot --remove-all');
           try {
-            await setPaused(kube, namespace, name, true);
+            await setPaused(kube, namespace, name, true, by);
           } catch (err) {
             throw new UserError(kubeErrorLine(err, `pause ReplicationSource ${target}`, kube));
           }
           paused = true;
-          ex.ran.push(pauseCommand(namespace, name, true));
+          ex.ran.push(pauseCommand(namespace, name, true, by));
           ex.lines.push(`Paused \`${target}\` (\`spec.paused: true\`).`);
         } else {
           ex.lines.push(`\`${target}\` was already paused; it stays paused.`);
