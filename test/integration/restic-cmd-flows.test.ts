@@ -202,7 +202,8 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     assert.match(t, /2 locks in the repository/);
     assert.match(t, /Two different operators must approve: lock `?[0-9a-f]{8}`? is live/);
     assert.match(t, /Pause the source: merge-patch spec.paused: true/);
-    assert.match(t, /Resume the source \(spec.paused: false\): always/);
+    assert.match(t, /Resume the source \(spec.paused: false, the annotation removed\): always/);
+    assert.match(t, /with the annotation backup-bot\/paused-by saying who and when/);
     assert.equal(r.visibility, 'channel');
     assert.ok(bot.audits.some((a) => a.action === '/restic unlock --remove-all' && a.outcome === 'requested'));
 
