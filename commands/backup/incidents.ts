@@ -8,7 +8,8 @@ import type { CommandContext } from '../../src/command/context.ts';
 import type { BackupCache } from '../../src/backup/backup-cache.ts';
 import type { IncidentRecord, IncidentStore } from '../../src/backup/incident-store.ts';
 import type { Block, Reply } from '../../src/reply.ts';
-import { errorReply, reply, safeLink } from '../../src/reply.ts';
+import { errorReply, reply } from '../../src/reply.ts';
+import { threadLink } from '../../src/backup/thread-link.ts';
 import { NO_CLUSTER, UserError } from '../../src/errors.ts';
 import { getInventory } from '../../src/backup/status.ts';
 import { detectProblems, watchSettings } from '../../src/backup/incidents.ts';
@@ -28,20 +29,6 @@ function since(at: number, now: number): string {
   return `since ${whenIn(new Date(at), 'UTC', new Date(now))} (${duration(now - at)})`;
 }
 
-async function threadLink(ctx: CommandContext, r: IncidentRecord): Promise<string> {
-  const client = ctx.services.slack?.client;
-  if (client) {
-    try {
-      const res = await client.chat.getPermalink({ channel: r.channel, message_ts: r.ts });
-      const link = res.permalink ? safeLink(res.permalink, 'thread') : undefined;
-      if (link) return link;
-    } catch {
-      // The channel name is still a way there.
-    }
-  }
-  return `thread in <#${r.channel}>`;
-}
-
 export const incidentsCommand = (deps: IncidentsDeps) => async (_cmd: unknown, ctx: CommandContext): Promise<Reply> => {
   const now = ctx.now().getTime();
   if (deps.store) {
@@ -54,7 +41,7 @@ export const incidentsCommand = (deps: IncidentsDeps) => async (_cmd: unknown, c
     if (!open.length) return reply('No open backup incidents: every watched source is healthy.', [{ type: 'section', text: ':large_green_circle: No open backup incidents: every watched source is healthy.' }], { tone: 'ok' });
     const lines = await Promise.all(open.slice(0, MAX_LISTED).map(async (r) => {
       const [ns, name] = r.id.split('/');
-      return `• *${ns}/${name}*: ${r.what ?? r.kind}${r.headline ? ` — ${r.headline}` : ''}, ${since(r.since, now)} · ${await threadLink(ctx, r)}`;
+      return `• *${ns}/${name}*: ${r.what ?? r.kind}${r.headline ? ` — ${r.headline}` : ''}, ${since(r.since, now)} · ${await threadLink(ctx.services.slack?.client, r)}`;
     }));
     if (open.length > MAX_LISTED) lines.push(`…and ${open.length - MAX_LISTED} more.`);
     const head = `${plural(open.length, 'open backup incident')}`;

@@ -20,7 +20,7 @@ import { REMOVE_ALL_ACTION, REMOVE_ALL_AUDIT, REMOVE_ALL_CANCEL_ACTION } from '.
 import type { MoverPod } from './evidence.ts';
 import { activeMovers, destinationsUsing, gatherEvidence, listMoverPodsEverywhere, listPods, lockDigest, podsHoldingLocks, secondApproverReason } from './evidence.ts';
 import { failureLine } from './failure.ts';
-import { pauseCommand, resume, setPaused } from '../../src/volsync/pause.ts';
+import { PAUSED_BY, pauseCommand, pausedByValue, resume, setPaused } from '../../src/volsync/pause.ts';
 import { lockBlocks, moverLine, summaryLine } from './render.ts';
 import { plural } from '../../src/text.ts';
 import { withRepository } from '../../src/volsync/repository.ts';
@@ -64,10 +64,10 @@ function plan(namespace: string, name: string, lockCount: number, movers: readon
     `• Take Lease \`${namespace}/${leaseName(name)}\`: one unlock of this repository at a time.`,
     paused
       ? `• The source is already paused (\`spec.paused: true\`): it stays paused afterwards.`
-      : `• Pause the source: merge-patch \`spec.paused: true\` on ReplicationSource \`${namespace}/${name}\` (VolSync starts no mover meanwhile${movers.length ? ' and stops the active one' : ''}).`,
+      : `• Pause the source: merge-patch \`spec.paused: true\` on ReplicationSource \`${namespace}/${name}\` (VolSync starts no mover meanwhile${movers.length ? ' and stops the active one' : ''}), with the annotation \`${PAUSED_BY}\` saying who and when.`,
     `• Check again that no mover pod runs (of this source, or in any namespace under a lock's host name) and that the locks are exactly the ${plural(lockCount, 'lock')} shown here; otherwise stop without removing anything.`,
     '• Run `restic unlock --remove-all`, then list the locks to verify that none remains.',
-    paused ? '• Leave the source paused, as it was.' : '• Resume the source (`spec.paused: false`): always, also when a step fails.',
+    paused ? '• Leave the source paused, as it was.' : '• Resume the source (`spec.paused: false`, the annotation removed): always, also when a step fails.',
   ];
 }
 
@@ -204,13 +204,15 @@ async function execute(ctx: CommandContext, rec: ConfirmationRecord, approver: A
       let paused = false;
       try {
         if (!wasPaused) {
+          // The mark says who paused it and when (the backup watch tells the incident's thread); the resume removes it.
+          const by = pausedByValue(approver.id, ctx.now(), 'backup-bot --remove-all');
           try {
-            await setPaused(kube, namespace, name, true);
+            await setPaused(kube, namespace, name, true, by);
           } catch (err) {
             throw new UserError(kubeErrorLine(err, `pause ReplicationSource ${target}`, kube));
           }
           paused = true;
-          ex.ran.push(pauseCommand(namespace, name, true));
+          ex.ran.push(pauseCommand(namespace, name, true, by));
           ex.lines.push(`Paused \`${target}\` (\`spec.paused: true\`).`);
         } else {
           ex.lines.push(`\`${target}\` was already paused; it stays paused.`);

@@ -7,11 +7,11 @@
 import type { Logger } from 'pino';
 import type { ChannelPoster } from '../slack/poster.ts';
 import { renderBlocks } from '../slack/render-blocks.ts';
-import type { Block } from '../reply.ts';
+import type { Block, Reply } from '../reply.ts';
 import type { WebhookAlert } from './alertmanager-types.ts';
 import type { GroupBatch } from './notification-queue.ts';
 import type { ThreadRecord, ThreadStore } from './thread-store.ts';
-import { addHeadline, alertKey } from './thread-store.ts';
+import { addHeadline, alertKey, MAX_INCIDENT_LINKS } from './thread-store.ts';
 import type { AlertHooks, CrashAlertEvent } from './hooks.ts';
 import type { AlertRoute } from './alert-routing.ts';
 import { channelFor, groupLabelsOf } from './alert-routing.ts';
@@ -19,6 +19,10 @@ import type { ListedChange } from './alert-messages.ts';
 import { ALERTS_PER_REPLY, listReply, parentMessage } from './alert-messages.ts';
 import type { Diagnosing } from './diagnoser.ts';
 import { backupAlertTarget } from './backup-alert-target.ts';
+import type { BackupAlertTarget } from './backup-alert-target.ts';
+import type { IncidentLinks } from './incident-links.ts';
+import { alertNoteReply, incidentLinkBlock, incidentNoteKey } from './incident-links.ts';
+import type { IncidentRecord } from '../backup/incident-store.ts';
 
 export interface NotifierDeps {
   poster: ChannelPoster;
@@ -34,6 +38,8 @@ export interface NotifierDeps {
   maxDiagnoses: number;
   /** Limits diagnoses per thread over time (default: 10 an hour). */
   budget?: DiagnosisBudget;
+  /** The backup watch's incidents, when it runs: an alert about a source and its incident link each other. */
+  incidents?: IncidentLinks;
   now?: () => Date;
 }
 
@@ -126,7 +132,12 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     await store.put(rec, { durable: true });
   }
   const thread: ThreadRecord = rec;
-  if (changes.length === 0) return { posted, changes: 0 };
+  // The open incidents about the sources this group's firing alerts are about (read once per round).
+  const incidents = await openIncidents(batch, deps);
+  if (changes.length === 0) {
+    posted += await noteIncidents(batch, deps, thread, incidents, new Set());
+    return { posted, changes: 0 };
+  }
 
   const mark = async (list: ListedChange[]) => {
     for (const c of list) thread.alerts[alertKey(c.alert.fingerprint)] = c.kind === 'firing' ? 'f' : 'r';
@@ -173,11 +184,19 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     posted++;
     await mark(chunk);
   }
+  const linked = new Set<string>();
   for (const c of diagnosed) {
     const b = backupOf(c.alert);
     if (b) {
       deps.budget?.spend(batch.groupKey, now.getTime());
       const r = await deps.diagnoser.diagnoseBackup(b, c.alert.labels);
+      // The incident about the same source: its thread is where the follow-up is.
+      const inc = b.kind === 'source' ? incidents.get(sourceKey(b)) : undefined;
+      if (inc && deps.incidents) {
+        const link = await deps.incidents.link(inc, 'incident thread');
+        r.blocks.splice(1, 0, incidentLinkBlock(inc, link, now.getTime()));
+        linked.add(incidentNoteKey(inc));
+      }
       await poster.post({ channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
       posted++;
       addHeadline(thread, r.headline);
@@ -204,6 +223,8 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     await mark([c]);
   }
 
+  posted += await noteIncidents(batch, deps, thread, incidents, linked);
+
   // The parent shows the group's state now; a failed update is corrected by the next one.
   poster.update({ channel, ts: thread.threadTs, ...parentMessage(batch, counts(), now, { headlines: thread.headlines }) }).catch((err: unknown) => {
     log.warn({ err: (err as Error).message, channel }, 'could not update an alert thread\'s parent message');
@@ -220,4 +241,63 @@ async function notifyRound(batch: GroupBatch, deps: NotifierDeps, found: ThreadR
     }
   }
   return { posted, changes: changes.length };
+}
+
+const sourceKey = (t: BackupAlertTarget) => `${t.namespace}/${t.name}`;
+
+/** The sources this group's firing alerts are about, with the alert naming each first. */
+function firingSources(batch: GroupBatch, isCrashLoop: (l: Record<string, string>) => boolean): Map<string, WebhookAlert> {
+  const out = new Map<string, WebhookAlert>();
+  for (const a of batch.alerts.values()) {
+    if (a.status !== 'firing') continue;
+    const t = backupAlertTarget(a.labels, isCrashLoop(a.labels));
+    if (t?.kind === 'source' && !out.has(sourceKey(t))) out.set(sourceKey(t), a);
+  }
+  return out;
+}
+
+async function openIncidents(batch: GroupBatch, deps: NotifierDeps): Promise<Map<string, IncidentRecord>> {
+  if (!deps.incidents) return new Map();
+  const sources = [...firingSources(batch, deps.isCrashLoop).keys()];
+  if (!sources.length) return new Map();
+  try {
+    return await deps.incidents.openFor(sources);
+  } catch (err) {
+    // The alert's own thread does not wait for the watch's store.
+    deps.log.warn({ err: (err as Error).message }, 'could not read the backup incidents; the alert thread is posted without their links');
+    return new Map();
+  }
+}
+
+/**
+ * Tells each open incident's thread about this alert group, once: one line linking the alert
+ * thread. An incident whose link no diagnosis carried this round (it opened after the alert's
+ * diagnosis) gets its link into the alert thread too. The record is saved before the next note, so
+ * a restart or another replica does not repeat it; a failed note is tried again next round.
+ */
+async function noteIncidents(batch: GroupBatch, deps: NotifierDeps, thread: ThreadRecord, incidents: Map<string, IncidentRecord>, linked: Set<string>): Promise<number> {
+  const links = deps.incidents;
+  if (!links || incidents.size === 0) return 0;
+  const now = (deps.now?.() ?? new Date()).getTime();
+  const alertOf = firingSources(batch, deps.isCrashLoop);
+  let posted = 0;
+  for (const [src, inc] of incidents) {
+    const key = incidentNoteKey(inc);
+    if (thread.incidents?.includes(key)) continue;
+    try {
+      if (!linked.has(key)) {
+        const r: Reply = { text: `Backup incident open for ${src}`, blocks: [incidentLinkBlock(inc, await links.link(inc, 'incident thread'), now)], visibility: 'channel' };
+        await deps.poster.post({ channel: thread.channel, thread_ts: thread.threadTs, ...renderBlocks(r), unfurl_links: false });
+        posted++;
+      }
+      const note = alertNoteReply(alertOf.get(src)?.labels['alertname'], await links.link({ channel: thread.channel, ts: thread.threadTs }, 'alert thread'));
+      await deps.poster.post({ channel: inc.channel, thread_ts: inc.ts, ...renderBlocks(note), unfurl_links: false });
+      posted++;
+      thread.incidents = [...(thread.incidents ?? []), key].slice(-MAX_INCIDENT_LINKS);
+      await deps.store.put(thread, { durable: true });
+    } catch (err) {
+      deps.log.warn({ incident: inc.id, err: (err as Error).message }, 'could not link an alert thread and its backup incident; the next notification tries again');
+    }
+  }
+  return posted;
 }

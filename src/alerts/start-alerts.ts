@@ -36,6 +36,8 @@ import { watchChannels } from './channel-watch.ts';
 import { registerAlertMetrics } from './alert-metrics.ts';
 import type { Leadership } from '../leader.ts';
 import { Reconciler } from './reconcile.ts';
+import type { IncidentStore } from '../backup/incident-store.ts';
+import { incidentLinks } from './incident-links.ts';
 
 export interface StartAlertsOptions {
   config: Config;
@@ -61,6 +63,8 @@ export interface StartAlertsOptions {
   leadership?: Leadership;
   /** How often the leader reconciles the threads with Alertmanager (default 5 min). */
   reconcileIntervalMs?: number;
+  /** The backup watch's incidents, when it runs: alerts about a source link its incident thread and back. */
+  incidents?: Pick<IncidentStore, 'all'>;
 }
 
 export interface Alerts {
@@ -123,6 +127,8 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
     : new MemoryThreadStore();
   if (!kube) log.warn('no cluster: the alert group → thread map is kept in memory, so after a restart a group\'s next notification opens a new thread');
 
+  const incidents = o.incidents ? incidentLinks(o.incidents, slack.client) : undefined;
+
   const queue = new NotificationQueue({ capacity: config.alerts.queueCapacity });
   const budget = new DiagnosisBudget({ perWindow: 5 });
   const counters = registerAlertMetrics(metrics, { queue, poster: slack.poster, store });
@@ -142,6 +148,7 @@ export function startAlerts(o: StartAlertsOptions): Alerts {
         hooks: () => hooks,
         maxDiagnoses: o.maxDiagnoses ?? 3,
         budget,
+        ...(incidents ? { incidents } : {}),
       });
     },
     onOutcome: (outcome) => counters.groups.inc({ outcome }),

@@ -29,11 +29,15 @@ export interface ThreadRecord {
   lock?: { by: string; until: number };
   /** The diagnoses' headlines so far, distinct, first one first (the parent shows them; see addHeadline). */
   headlines?: string[];
+  /** Backup incidents (their ids) whose thread was told about this alert group, so the note is posted once (see incident-links.ts). */
+  incidents?: string[];
 }
 
 /** Distinct headlines a record keeps, each at most this many UTF-8 bytes: the parent names the first and counts the rest. */
 export const MAX_HEADLINES = 4;
 const MAX_HEADLINE_BYTES = 200;
+/** Incident threads a group remembers having told (one per source its alerts are about, in practice). */
+export const MAX_INCIDENT_LINKS = 8;
 
 /** Records a diagnosis headline once; true when the record changed (the parent then needs an update). */
 export function addHeadline(r: ThreadRecord, headline: string): boolean {
@@ -136,6 +140,7 @@ interface Stored {
   gl?: Record<string, string>;
   l?: { b: string; u: number };
   h?: string[];
+  n?: string[];
 }
 
 export function encodeRecord(r: ThreadRecord): string {
@@ -147,6 +152,7 @@ export function encodeRecord(r: ThreadRecord): string {
     ...(r.groupLabels ? { gl: capLabels(r.groupLabels) } : {}),
     ...(r.lock ? { l: { b: capText(r.lock.by, 128), u: r.lock.until } } : {}),
     ...(r.headlines?.length ? { h: r.headlines.slice(0, MAX_HEADLINES).map((x) => capText(x, MAX_HEADLINE_BYTES)) } : {}),
+    ...(r.incidents?.length ? { n: r.incidents.slice(-MAX_INCIDENT_LINKS).map((x) => capText(x, 300)) } : {}),
   };
   return JSON.stringify(s);
 }
@@ -161,6 +167,7 @@ export function decodeRecord(text: string): ThreadRecord | undefined {
       ...(s.gl && typeof s.gl === 'object' ? { groupLabels: s.gl } : {}),
       ...(s.l && typeof s.l.b === 'string' && typeof s.l.u === 'number' ? { lock: { by: s.l.b, until: s.l.u } } : {}),
       ...(Array.isArray(s.h) ? { headlines: s.h.filter((x): x is string => typeof x === 'string').slice(0, MAX_HEADLINES) } : {}),
+      ...(Array.isArray(s.n) ? { incidents: s.n.filter((x): x is string => typeof x === 'string').slice(-MAX_INCIDENT_LINKS) } : {}),
     };
   } catch {
     return undefined;
@@ -505,6 +512,8 @@ export class ConfigMapThreadStore implements ThreadStore {
           ours.alerts = { ...theirs.alerts, ...ours.alerts };
           // Nor a diagnosis headline either one found: theirs were there first.
           if (theirs.headlines?.length) ours.headlines = [...new Set([...theirs.headlines, ...(ours.headlines ?? [])])].slice(0, MAX_HEADLINES);
+          // Nor an incident thread either one told: the note is posted once.
+          if (theirs.incidents?.length) ours.incidents = [...new Set([...theirs.incidents, ...(ours.incidents ?? [])])].slice(-MAX_INCIDENT_LINKS);
           capAlerts(ours, this.#limits.maxAlertsPerGroup, recordBudget(this.#limits));
         }
         if (theirs && theirs.threadTs !== ours.threadTs && theirs.updatedAt > ours.updatedAt) {

@@ -24,18 +24,20 @@ export interface ParentFacts {
   state: ParentState;
   /** For resolved: how long it was broken. */
   brokenMs?: number;
+  /** For paused: who paused it and since when (src/volsync/pause.ts pausedLine, mrkdwn). */
+  paused?: string;
 }
 
 /** The parent's words without the clock-dependent parts, to tell whether it needs an update. */
 export function parentKey(f: ParentFacts): string {
-  return `${f.state}|${f.what}|${f.headline ?? ''}|${f.since}`;
+  return `${f.state}|${f.what}|${f.headline ?? ''}|${f.since}${f.paused ? `|${f.paused}` : ''}`;
 }
 
 export function parentLine(f: ParentFacts, now: number): string {
   const where = `*${f.namespace}/${f.name}*`;
   const since = whenIn(new Date(f.since), 'UTC', new Date(now));
   if (f.state === 'resolved') return `:large_green_circle: ${where}: healthy again after ${duration(f.brokenMs ?? now - f.since)} (was: ${f.what}${f.headline ? ` — ${f.headline}` : ''})`;
-  if (f.state === 'paused') return `:double_vertical_bar: ${where}: paused (was: ${f.what}${f.headline ? ` — ${f.headline}` : ''})`;
+  if (f.state === 'paused') return `:double_vertical_bar: ${where}: ${f.paused ?? 'paused'} (was: ${f.what}${f.headline ? ` — ${f.headline}` : ''})`;
   return `:red_circle: ${where}: ${f.what} for ${duration(now - f.since)} (since ${since})${f.headline ? ` — ${f.headline}` : ''}`;
 }
 
@@ -67,11 +69,11 @@ export function changesReply(facts: readonly string[]): Reply {
   return { text: 'What changed', blocks: [{ type: 'section', text: `*Changed:*\n${facts.join('\n')}` }], visibility: 'channel' };
 }
 
-export function recoveryReply(o: { brokenMs: number; how: 'healthy' | 'paused' | 'gone'; detail?: string }): Reply {
+export function recoveryReply(o: { brokenMs: number; how: 'healthy' | 'paused' | 'gone'; detail?: string; paused?: string }): Reply {
   const text = o.how === 'healthy'
     ? `:large_green_circle: Healthy again after ${duration(o.brokenMs)}${o.detail ? `: ${o.detail}` : '.'}`
     : o.how === 'paused'
-      ? `:double_vertical_bar: The source was paused after ${duration(o.brokenMs)}; a paused source is not watched. This incident is closed.`
+      ? `:double_vertical_bar: The source was paused after ${duration(o.brokenMs)}${o.paused ? ` (${o.paused})` : ''}; a paused source is not watched. This incident is closed.`
       : `:white_circle: The problem is no longer seen after ${duration(o.brokenMs)}${o.detail ? `: ${o.detail}` : '.'} This incident is closed.`;
   return { text: text.replace(/^:[a-z_]+: /, ''), blocks: [{ type: 'section', text }], visibility: 'channel' };
 }

@@ -22,7 +22,8 @@ import { readDoctorInput } from './doctor.ts';
 import type { DoctorInput } from './doctor.ts';
 import type { ParentFacts } from './incident-messages.ts';
 import { backAgainReply, changesReply, diagnosisReply, parentKey, parentMessage, recoveryReply, stormListReplies, stormParentMessage, chunkLines } from './incident-messages.ts';
-import { duration } from '../text.ts';
+import { duration, whenIn } from '../text.ts';
+import { pausedLine } from '../volsync/pause.ts';
 import { ms } from './objects.ts';
 
 export interface IncidentWatchOptions {
@@ -244,10 +245,14 @@ export class IncidentWatch {
     const detail = how === 'healthy'
       ? rec.kind === 'unprotected' ? 'a ReplicationSource backs this PVC up now' : `a successful sync at ${new Date(lastSync!).toISOString().replace(/\.\d+Z$/, 'Z')}`
       : !source && rec.kind !== 'unprotected' ? 'the ReplicationSource was deleted' : undefined;
-    await this.#reply(rec, recoveryReply({ brokenMs, how, ...(detail ? { detail } : {}) }));
+    // Who paused it and when: the bot's own mark (src/volsync/pause.ts), else what the object says. The
+    // reply says the age; the parent, which is not updated again, the instant.
+    const pausedAgo = paused && source ? pausedLine(source, now) : undefined;
+    const pausedSince = paused && source ? pausedLine(source, now, { at: (t) => whenIn(new Date(t), 'UTC', new Date(now)) }) : undefined;
+    await this.#reply(rec, recoveryReply({ brokenMs, how, ...(detail ? { detail } : {}), ...(pausedAgo ? { paused: pausedAgo } : {}) }));
     const what = rec.what ?? rec.kind;
     const headline = rec.headline;
-    const facts: ParentFacts = { namespace, name, what, since: rec.since, ...(headline ? { headline } : {}), state: how === 'paused' ? 'paused' : 'resolved', brokenMs };
+    const facts: ParentFacts = { namespace, name, what, since: rec.since, ...(headline ? { headline } : {}), state: how === 'paused' ? 'paused' : 'resolved', brokenMs, ...(pausedSince ? { paused: pausedSince } : {}) };
     await this.#o.poster.update({ channel: rec.channel, ts: rec.ts, ...parentMessage(facts, now) });
     rec.resolvedAt = now;
     rec.parent = parentKey(facts);

@@ -202,13 +202,19 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     assert.match(t, /2 locks in the repository/);
     assert.match(t, /Two different operators must approve: lock `?[0-9a-f]{8}`? is live/);
     assert.match(t, /Pause the source: merge-patch spec.paused: true/);
-    assert.match(t, /Resume the source \(spec.paused: false\): always/);
+    assert.match(t, /Resume the source \(spec.paused: false, the annotation removed\): always/);
+    assert.match(t, /with the annotation backup-bot\/paused-by saying who and when/);
     assert.equal(r.visibility, 'channel');
     assert.ok(bot.audits.some((a) => a.action === '/restic unlock --remove-all' && a.outcome === 'requested'));
 
     // A non-operator's click does nothing.
     assert.match(bot.text(await bot.click(REMOVE_ALL_ACTION, c.token, VIEWER)), /Only operators/);
     const watch = await watchPaused(kube, ns, 'alpha');
+    // While paused, the source carries the bot's mark: who confirmed last, when, through what.
+    let mark: string | undefined;
+    hooks.afterPause = async () => {
+      mark = ((await getSource(kube, ns, 'alpha')) as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.['backup-bot/paused-by'];
+    };
     try {
       const first = await bot.click(REMOVE_ALL_ACTION, c.token, ALICE);
       assert.match(bot.text(first), /@U0ALICE001 approved removing every lock from rcmd-[0-9a-f]+\/alpha \(1 of 2\)\. Waiting for a second operator/);
@@ -230,8 +236,12 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
       assert.deepEqual(watch.seen.slice(-2), [true, false], `spec.paused went ${JSON.stringify(watch.seen)}`);
     } finally {
       watch.stop();
+      hooks.afterPause = undefined;
     }
-    assert.equal((await getSource(kube, ns, 'alpha')).spec.paused, false);
+    assert.match(mark ?? '', new RegExp(`^${BOB.id} at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(backup-bot --remove-all\\)$`));
+    const after = await getSource(kube, ns, 'alpha') as { spec: { paused?: boolean }; metadata?: { annotations?: Record<string, string> } };
+    assert.equal(after.spec.paused, false);
+    assert.equal(after.metadata?.annotations?.['backup-bot/paused-by'], undefined, 'the resume removed the mark');
     const snapshots = JSON.parse((await runResticChecked(alpha.target, ['snapshots', '--json'], { bin: bin! })).stdout) as unknown[];
     assert.ok(snapshots.length >= 1, 'the repository works afterwards');
     const done = bot.audits.find((a) => a.action === '/restic unlock --remove-all' && a.outcome === 'succeeded');
@@ -325,7 +335,8 @@ describe('/restic locks and unlock on real restic and a real API server', { skip
     }
     const out = bot.text(r);
     assert.match(out, /rcmd-[0-9a-f]+\/epsilon is still PAUSED: resuming it failed \(Cannot resume ReplicationSource/);
-    assert.match(out, new RegExp(`kubectl patch replicationsource epsilon -n ${ns} --type merge -p '\\{"spec":\\{"paused":false\\}\\}'`));
+    // The fix resumes and removes the bot's pause mark in one patch, as the resume would have.
+    assert.match(out, new RegExp(`kubectl patch replicationsource epsilon -n ${ns} --type merge -p '\\{"spec":\\{"paused":false\\},"metadata":\\{"annotations":\\{"backup-bot/paused-by":null\\}\\}\\}'`));
     assert.ok(bot.audits.some((a) => a.target.endsWith('/epsilon') && a.outcome === 'failed' && /STILL PAUSED/.test(a.detail ?? '')));
   });
 

@@ -11,6 +11,7 @@ import { leaseName, LEASE_SECONDS } from '../../commands/restic/repository-lease
 import { leaseExpiry } from '../../src/kube/lease.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { listLocks } from '../../src/restic/index.ts';
+import { PAUSED_BY } from '../../src/volsync/pause.ts';
 import { kubeUnavailableReason } from '../harness/kube/index.ts';
 import type { KubeHarness } from '../harness/kube/index.ts';
 import { kubeThroughProxy } from '../harness/kube/cuttable-proxy.ts';
@@ -55,9 +56,12 @@ describe('--remove-all when the API server restarts', { skip, timeout: 300_000 }
     // Down for 4 s, starting the moment the source is paused: every call meanwhile is refused.
     const DOWN_MS = 4000;
     let pausedSeen: unknown;
+    let markSeen: string | undefined;
     let back: Promise<void> = Promise.resolve();
     hooks.afterPause = async () => {
-      pausedSeen = (await getSource(kube, ns, name)).spec.paused;
+      const during = await getSource(kube, ns, name) as { spec: { paused?: boolean }; metadata?: { annotations?: Record<string, string> } };
+      pausedSeen = during.spec.paused;
+      markSeen = during.metadata?.annotations?.[PAUSED_BY];
       await proxy.down();
       back = sleep(DOWN_MS).then(() => proxy.up());
     };
@@ -70,7 +74,10 @@ describe('--remove-all when the API server restarts', { skip, timeout: 300_000 }
     }
     assert.equal(pausedSeen, true, 'the source was paused when the API server went away');
 
-    const paused = (await getSource(kube, ns, name)).spec.paused === true;
+    assert.match(markSeen ?? '', /\(backup-bot --remove-all\)$/, 'the pause carried the bot\'s mark');
+    const end = await getSource(kube, ns, name) as { spec: { paused?: boolean }; metadata?: { annotations?: Record<string, string> } };
+    const paused = end.spec.paused === true;
+    assert.equal(end.metadata?.annotations?.[PAUSED_BY], undefined, 'the resume removed the mark with the pause');
     let lease: 'released' | 'expiring' | 'held' = 'released';
     try {
       const l = await kube.coordination.readNamespacedLease({ name: leaseName(name), namespace: ns });

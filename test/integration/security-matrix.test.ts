@@ -137,7 +137,7 @@ describe('security matrix: every mutating path × every refusal, on the real com
 
   // ---- what "nothing changed" means -------------------------------------------------------------
   /** Everything a mutating path could change, by section and then by object. */
-  type State = Record<'specs' | 'locks' | 'silences' | 'leases', Record<string, unknown>>;
+  type State = Record<'specs' | 'annotations' | 'locks' | 'silences' | 'leases', Record<string, unknown>>;
   async function state(): Promise<State> {
     const names = ['app', 'other', ...Object.keys(repos)];
     const [sources, lockLists, silences, leases] = await Promise.all([
@@ -150,6 +150,8 @@ describe('security matrix: every mutating path × every refusal, on the real com
       // Specs only: trigger.manual (/backup run), paused (--remove-all), restic.unlock (the VolSync
       // button). Statuses are left out: the test itself writes radarr's, standing in for VolSync.
       specs: Object.fromEntries(names.map((name, i) => [name, sources[i]!.spec])),
+      // And the annotations: the pause of --remove-all marks the source (backup-bot/paused-by), its resume unmarks it.
+      annotations: Object.fromEntries(names.map((name, i) => [name, (sources[i] as { metadata?: { annotations?: unknown } }).metadata?.annotations ?? {}])),
       // A lock by who holds it, not by its ID: the live holder's restic refreshes its lock every 5
       // minutes, which writes the same lock again under a new ID and time.
       locks: Object.fromEntries(Object.keys(repos).map((name, i) => [name, lockLists[i]!.map((l) => `${l.hostname} pid ${l.pid}${l.exclusive ? ' exclusive' : ''}`).sort()])),
