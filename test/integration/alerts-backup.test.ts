@@ -46,6 +46,16 @@ function batch(groupKey: string, alerts: Array<{ labels: Record<string, string>;
   return q.take()!;
 }
 
+/** The seed's failing source: the lock left by a mover pod that is gone, VolSync retrying (no mover pod runs). */
+async function lockedPaperless(fx: Fixtures, ns: string, now: number): Promise<void> {
+    await fx.pvc(ns, 'paperless');
+    await fx.source(ns, 'paperless', { sourcePVC: 'paperless', trigger: { schedule: '0 * * * *' }, restic: { repository: 'paperless-volsync-secret', copyMethod: 'Clone' } }, {
+      lastSyncStartTime: iso(now - 215_000), lastSyncTime: iso(now - 3 * 3_600_000), lastSyncDuration: '1m2s',
+      latestMoverStatus: { result: 'Failed', logs: LOCK_LOG },
+      conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', now - 215_000)],
+    });
+}
+
 describe('alerts about backups get the backup diagnosis: real API server, Slack stand-in', { skip }, () => {
   let harness: KubeHarness;
   let fx: Fixtures;
@@ -56,13 +66,7 @@ describe('alerts about backups get the backup diagnosis: real API server, Slack 
   before(async () => {
     ({ harness, fx } = await kubeFixtures(ns));
     const now = Date.now();
-    // The seed's failing source: the lock left by a mover pod that is gone, VolSync retrying (no mover pod runs).
-    await fx.pvc(ns, 'paperless');
-    await fx.source(ns, 'paperless', { sourcePVC: 'paperless', trigger: { schedule: '0 * * * *' }, restic: { repository: 'paperless-volsync-secret', copyMethod: 'Clone' } }, {
-      lastSyncStartTime: iso(now - 215_000), lastSyncTime: iso(now - 3 * 3_600_000), lastSyncDuration: '1m2s',
-      latestMoverStatus: { result: 'Failed', logs: LOCK_LOG },
-      conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', now - 215_000)],
-    });
+    await lockedPaperless(fx, ns, now);
     await fx.job(ns, 'volsync-src-paperless', { 'app.kubernetes.io/created-by': 'volsync' }, { backoffLimit: 2, status: { failed: 2, startTime: iso(now - 215_000) } });
     await fx.pod(ns, 'volsync-src-paperless-k2x9q', moverLabels('paperless'), { phase: 'Failed', startTime: iso(now - 200_000) });
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, postMessagePerSecondPerChannel: Infinity });
@@ -154,12 +158,7 @@ describe('one conversation per problem: the whole bot with the watch, an alert a
     ({ harness, fx } = await kubeFixtures(ns));
     await fx.namespace(state);
     const now = Date.now();
-    await fx.pvc(ns, 'paperless');
-    await fx.source(ns, 'paperless', { sourcePVC: 'paperless', trigger: { schedule: '0 * * * *' }, restic: { repository: 'paperless-volsync-secret', copyMethod: 'Clone' } }, {
-      lastSyncStartTime: iso(now - 215_000), lastSyncTime: iso(now - 3 * 3_600_000), lastSyncDuration: '1m2s',
-      latestMoverStatus: { result: 'Failed', logs: LOCK_LOG },
-      conditions: [syncCondition('True', 'SyncInProgress', 'Synchronization in-progress', now - 215_000)],
-    });
+    await lockedPaperless(fx, ns, now);
     slack = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING, postMessagePerSecondPerChannel: Infinity });
     // The API server is shared by every test file: this bot routes only its own namespace to a channel.
     const config = writeBotConfig('alerts-link', { alerts: { routes: [{ match: { namespace: ns }, channel: CH2 }] }, watch: { enabled: true } });
