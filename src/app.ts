@@ -167,7 +167,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     server.readiness('slack', () => transport.notReady());
     // One mover lookup for the alert diagnosis and the window's annotation: a storm asks once.
     const moverPods = kube ? cachedMoverPods(kube) : undefined;
-    alerts = startAlerts({ config, log, server, metrics, silences, signer, kube, ...(moverPods ? { moverPods } : {}), slack, leadership: services.leadership, ...(incidents && backupCache ? { incidents } : {}) });
+    alerts = startAlerts({ config, log, server, metrics, silences, signer, kube, ...(moverPods ? { moverPods } : {}), slack, leadership: services.leadership, ...(incidents ? { incidents } : {}) });
     // Window ticks, silences and summaries run on the leader only (services.leadership).
     windows = startBackupWindows({
       services: { ...services, slack: { client: slack.client, poster: slack.poster } },
